@@ -1,0 +1,95 @@
+"""Personal access tokens: create, revoke, list, and find the user a token belongs to.
+
+A token reads `parley_<lookup>_<secret>`. The lookup finds the row; the secret is checked
+against its SHA-256 hash in constant time. The plain token is returned once, at creation.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import AccessToken, User
+from chat.errors import InvalidInput, ParleyError
+
+PREFIX = "parley"
+MAX_TOKENS_PER_USER = 50
+
+
+class TokenNotFound(ParleyError):
+    code = "token_not_found"
+    default_message = "No such token."
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_create(user: User, *, name: object) -> tuple[AccessToken, str]:
+    """A new token for `user`, and its plain text (shown once, never stored)."""
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 80:
+        raise InvalidInput("A token needs a name of 1 to 80 characters.", field="name")
+    with transaction.atomic():
+        active = AccessToken.objects.select_for_update().filter(user=user, revoked_at=None)
+        if active.count() >= MAX_TOKENS_PER_USER:
+            raise InvalidInput(f"At most {MAX_TOKENS_PER_USER} active tokens per user.")
+        lookup = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        token = AccessToken.objects.create(
+            user=user, name=name.strip(), lookup=lookup, secret_hash=_hash(secret)
+        )
+    return token, f"{PREFIX}_{lookup}_{secret}"
+
+
+def token_revoke(user: User, *, token_id: object) -> AccessToken:
+    """Revoke one of the user's tokens; revoking twice is fine."""
+    if isinstance(token_id, bool) or not isinstance(token_id, int):
+        raise TokenNotFound()
+    with transaction.atomic():
+        token = AccessToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+        if token is None:
+            raise TokenNotFound()
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+    return token
+
+
+def tokens_of_user(user: User) -> QuerySet[AccessToken]:
+    return AccessToken.objects.filter(user=user).order_by("-created_at")
+
+
+def user_for_token(plain: str) -> User | None:
+    """The active user a token belongs to, or None for anything malformed, unknown or revoked."""
+    parts = plain.split("_")
+    if len(parts) != 3 or parts[0] != PREFIX:
+        return None
+    token = (
+        AccessToken.objects.select_related("user")
+        .filter(lookup=parts[1], revoked_at=None, user__is_active=True)
+        .first()
+    )
+    if token is None or not hmac.compare_digest(token.secret_hash, _hash(parts[2])):
+        return None
+    now = timezone.now()
+    # Recording every use would be a write per request; a minute's precision is enough.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token in an `Authorization: Bearer <token>` header; None if there is no header.
+
+    Raises InvalidInput for a header of another form, so clients learn what went wrong.
+    """
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip() or " " in value.strip():
+        raise InvalidInput("Send the token as 'Authorization: Bearer <token>'.")
+    return value.strip()

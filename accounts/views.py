@@ -1,0 +1,41 @@
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+
+from accounts.forms import SignUpForm
+from accounts.tokens import token_create, token_revoke, tokens_of_user
+from chat.errors import ParleyError
+
+
+@sensitive_post_parameters("password1", "password2")
+def sign_up(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("chat:home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("chat:home")
+    return render(request, "accounts/sign_up.html", {"form": form})
+
+
+@login_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    """List, create and revoke personal access tokens. A new token is shown once, here."""
+    new_token = None
+    error = None
+    if request.method == "POST":
+        try:
+            if "revoke" in request.POST:
+                token_revoke(request.user, token_id=int(request.POST["revoke"]))
+            else:
+                _, new_token = token_create(request.user, name=request.POST.get("name", ""))
+        except (ParleyError, ValueError) as problem:
+            error = getattr(problem, "message", "That token does not exist.")
+    return render(
+        request,
+        "accounts/tokens.html",
+        {"tokens": tokens_of_user(request.user), "new_token": new_token, "error": error},
+    )

@@ -1,0 +1,172 @@
+"""Request shapes (checked here for types; the services check the rules) and response shapes
+(for the OpenAPI schema; responses are built by chat.realtime.frames, as on the socket)."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not define, so a typo is an error rather than ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field is not accepted."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class MessagePostIn(StrictSerializer):
+    body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    client_id = serializers.CharField(required=False, allow_null=True, trim_whitespace=False)
+
+
+class MessageEditIn(StrictSerializer):
+    body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+
+
+class RoomCreateIn(StrictSerializer):
+    name = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    visibility = serializers.ChoiceField(choices=["public", "invite", "staff"], default="public")
+
+
+class ConversationOpenIn(StrictSerializer):
+    username = serializers.CharField(allow_blank=True)
+
+
+class ReadMarkIn(StrictSerializer):
+    seq = serializers.IntegerField(min_value=0, max_value=2**53)
+
+
+class TokenCreateIn(StrictSerializer):
+    name = serializers.CharField(allow_blank=True)
+
+
+class HistoryQuery(StrictSerializer):
+    before = serializers.IntegerField(required=False, min_value=0, max_value=2**53)
+    after = serializers.IntegerField(required=False, min_value=0, max_value=2**53)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=2**53)
+
+
+# Responses
+
+
+class UserOut(serializers.Serializer):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+class MeOut(UserOut):
+    is_staff = serializers.BooleanField()
+
+
+class MessageOut(serializers.Serializer):
+    seq = serializers.IntegerField()
+    kind = serializers.ChoiceField(
+        choices=["text", "joined", "left", "renamed", "archived", "unarchived"]
+    )
+    author = UserOut(allow_null=True)
+    body = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+    client_id = serializers.CharField(allow_null=True)
+
+
+class MessageEnvelopeOut(serializers.Serializer):
+    room = serializers.UUIDField()
+    message = MessageOut()
+
+
+class RoomOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(allow_blank=True)
+    kind = serializers.ChoiceField(choices=["group", "direct"])
+    visibility = serializers.ChoiceField(choices=["public", "invite", "staff"])
+    archived = serializers.BooleanField()
+    last_seq = serializers.IntegerField()
+    peer = UserOut(required=False, allow_null=True)
+
+
+class DirectoryRoomOut(RoomOut):
+    is_member = serializers.BooleanField()
+    member_count = serializers.IntegerField()
+
+
+class LastMessageOut(serializers.Serializer):
+    seq = serializers.IntegerField()
+    author = serializers.CharField(allow_null=True)
+    preview = serializers.CharField(allow_blank=True)
+    deleted = serializers.BooleanField()
+
+
+class MyRoomOut(RoomOut):
+    role = serializers.ChoiceField(choices=["member", "admin"])
+    last_read_seq = serializers.IntegerField()
+    unread = serializers.IntegerField()
+    last_activity_at = serializers.DateTimeField()
+    last_message = LastMessageOut(allow_null=True)
+
+
+class RoomListOut(serializers.Serializer):
+    results = DirectoryRoomOut(many=True)
+
+
+class MyRoomListOut(serializers.Serializer):
+    results = MyRoomOut(many=True)
+
+
+class MemberOut(UserOut):
+    role = serializers.ChoiceField(choices=["member", "admin"])
+    online = serializers.BooleanField()
+
+
+class MembersOut(serializers.Serializer):
+    members = MemberOut(many=True)
+    online_count = serializers.IntegerField()
+
+
+class HistoryOut(serializers.Serializer):
+    room = serializers.UUIDField()
+    messages = MessageOut(many=True)
+    has_more = serializers.BooleanField()
+
+
+class SeqOut(serializers.Serializer):
+    room = serializers.UUIDField()
+    seq = serializers.IntegerField()
+
+
+class ReadOut(serializers.Serializer):
+    room = serializers.UUIDField()
+    last_read_seq = serializers.IntegerField()
+    unread = serializers.IntegerField()
+
+
+class TokenOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked = serializers.BooleanField()
+
+
+class TokenCreatedOut(TokenOut):
+    token = serializers.CharField(help_text="The token itself: shown this once, never again.")
+
+
+class TokenListOut(serializers.Serializer):
+    results = TokenOut(many=True)
+
+
+class ErrorBodyOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField(required=False)
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorBodyOut()

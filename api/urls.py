@@ -1,0 +1,27 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from api.views import account, messages, rooms
+
+app_name = "api"
+urlpatterns = [
+    path("v1/me", account.MeView.as_view(), name="me"),
+    path("v1/me/rooms", rooms.MyRoomsView.as_view(), name="my-rooms"),
+    path("v1/tokens", account.TokensView.as_view(), name="tokens"),
+    path("v1/tokens/<int:token_id>", account.TokenView.as_view(), name="token"),
+    path("v1/rooms", rooms.RoomsView.as_view(), name="rooms"),
+    path("v1/rooms/<str:room_id>", rooms.RoomView.as_view(), name="room"),
+    path("v1/rooms/<str:room_id>/join", rooms.RoomJoinView.as_view(), name="room-join"),
+    path("v1/rooms/<str:room_id>/leave", rooms.RoomLeaveView.as_view(), name="room-leave"),
+    path("v1/rooms/<str:room_id>/members", rooms.RoomMembersView.as_view(), name="room-members"),
+    path("v1/rooms/<str:room_id>/messages", messages.MessagesView.as_view(), name="messages"),
+    path(
+        "v1/rooms/<str:room_id>/messages/<int:seq>", messages.MessageView.as_view(), name="message"
+    ),
+    path("v1/rooms/<str:room_id>/read", messages.ReadView.as_view(), name="read"),
+    path("v1/conversations", rooms.ConversationsView.as_view(), name="conversations"),
+]
+urlpatterns += [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

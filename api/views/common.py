@@ -1,0 +1,27 @@
+"""What every API view shares: input parsing and the documented error responses."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from api.serializers import ErrorOut
+
+ERRORS = {
+    400: OpenApiResponse(ErrorOut, description="Invalid input"),
+    401: OpenApiResponse(ErrorOut, description="Not authenticated"),
+    404: OpenApiResponse(ErrorOut, description="Not found (also: not yours to see)"),
+}
+WRITE_ERRORS = {
+    **ERRORS,
+    403: OpenApiResponse(ErrorOut, description="Not allowed"),
+    409: OpenApiResponse(ErrorOut, description="Conflicts with the current state"),
+    429: OpenApiResponse(ErrorOut, description="Rate limited; see Retry-After"),
+}
+
+
+def parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """The validated input, or a ValidationError (400 in the API's error shape)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

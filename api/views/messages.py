@@ -1,0 +1,95 @@
+"""A room's timeline: history pages, posting, editing, deleting, and read markers."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers import (
+    HistoryOut,
+    HistoryQuery,
+    MessageEditIn,
+    MessageEnvelopeOut,
+    MessagePostIn,
+    ReadMarkIn,
+    ReadOut,
+)
+from api.views.common import ERRORS, WRITE_ERRORS, parse
+from chat.models import Message
+from chat.realtime import frames
+from chat.selectors.messages import history_page
+from chat.selectors.rooms import unread_count
+from chat.services.messages import message_delete, message_edit, message_post
+from chat.services.reads import read_mark
+
+
+def envelope(message: Message) -> dict:
+    return {"room": message.room.public_id, "message": frames.message_data(message)}
+
+
+class MessagesView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="Messages with a seq below this"),
+            OpenApiParameter("after", int, description="Messages with a seq above this"),
+            OpenApiParameter("limit", int, description="Page size (default 50, at most 200)"),
+        ],
+        responses={200: HistoryOut, **ERRORS},
+        tags=["messages"],
+        summary="A page of the timeline, in seq order: the newest, or before/after a seq",
+    )
+    def get(self, request: Request, room_id: str) -> Response:
+        query = parse(HistoryQuery, request.query_params.dict())
+        page = history_page(request.user, room_id=room_id, **query)
+        return Response(
+            {
+                "room": page.room.public_id,
+                "messages": [frames.message_data(message) for message in page.messages],
+                "has_more": page.has_more,
+            }
+        )
+
+    @extend_schema(
+        request=MessagePostIn,
+        responses={201: MessageEnvelopeOut, **WRITE_ERRORS},
+        tags=["messages"],
+        summary="Post a message; a retry with the same client_id returns the first one",
+    )
+    def post(self, request: Request, room_id: str) -> Response:
+        data = parse(MessagePostIn, request.data)
+        message = message_post(
+            request.user, room_id=room_id, body=data["body"], client_id=data.get("client_id")
+        )
+        return Response(envelope(message), status=status.HTTP_201_CREATED)
+
+
+class MessageView(APIView):
+    @extend_schema(
+        request=MessageEditIn,
+        responses={200: MessageEnvelopeOut, **WRITE_ERRORS},
+        tags=["messages"],
+    )
+    def patch(self, request: Request, room_id: str, seq: int) -> Response:
+        data = parse(MessageEditIn, request.data)
+        return Response(
+            envelope(message_edit(request.user, room_id=room_id, seq=seq, body=data["body"]))
+        )
+
+    @extend_schema(responses={200: MessageEnvelopeOut, **WRITE_ERRORS}, tags=["messages"])
+    def delete(self, request: Request, room_id: str, seq: int) -> Response:
+        return Response(envelope(message_delete(request.user, room_id=room_id, seq=seq)))
+
+
+class ReadView(APIView):
+    @extend_schema(request=ReadMarkIn, responses={200: ReadOut, **WRITE_ERRORS}, tags=["messages"])
+    def post(self, request: Request, room_id: str) -> Response:
+        data = parse(ReadMarkIn, request.data)
+        membership = read_mark(request.user, room_id=room_id, seq=data["seq"])
+        return Response(
+            {
+                "room": membership.room.public_id,
+                "last_read_seq": membership.last_read_seq,
+                "unread": unread_count(request.user, membership.room, membership.last_read_seq),
+            }
+        )

@@ -1,0 +1,115 @@
+"""Rooms and conversations: adapters over chat.services and chat.selectors."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers import (
+    ConversationOpenIn,
+    MembersOut,
+    MyRoomListOut,
+    RoomCreateIn,
+    RoomListOut,
+    RoomOut,
+    SeqOut,
+)
+from api.views.common import ERRORS, WRITE_ERRORS, parse
+from chat.realtime import frames, presence
+from chat.selectors.access import room_for_user
+from chat.selectors.rooms import direct_peer, room_members, rooms_directory, rooms_with_state
+from chat.services.direct import direct_open
+from chat.services.rooms import room_create, room_join, room_leave
+
+
+class RoomsView(APIView):
+    @extend_schema(
+        responses={200: RoomListOut, **ERRORS},
+        tags=["rooms"],
+        operation_id="rooms_list",
+        summary="Group rooms you can see (the directory)",
+    )
+    def get(self, request: Request) -> Response:
+        rooms = rooms_directory(request.user)
+        return Response(
+            {
+                "results": [
+                    {
+                        **frames.room_data(room),
+                        "is_member": room.is_member,
+                        "member_count": room.member_count,
+                    }
+                    for room in rooms
+                ]
+            }
+        )
+
+    @extend_schema(request=RoomCreateIn, responses={201: RoomOut, **WRITE_ERRORS}, tags=["rooms"])
+    def post(self, request: Request) -> Response:
+        data = parse(RoomCreateIn, request.data)
+        room = room_create(request.user, name=data["name"], visibility=data["visibility"])
+        return Response(frames.room_data(room), status=status.HTTP_201_CREATED)
+
+
+class MyRoomsView(APIView):
+    @extend_schema(
+        responses={200: MyRoomListOut, **ERRORS},
+        tags=["rooms"],
+        summary="Your rooms and conversations, latest activity first, with unread counts",
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"results": rooms_with_state(request.user)})
+
+
+class RoomView(APIView):
+    @extend_schema(responses={200: RoomOut, **ERRORS}, tags=["rooms"])
+    def get(self, request: Request, room_id: str) -> Response:
+        room = room_for_user(request.user, room_id)
+        return Response(frames.room_data(room, peer=direct_peer(request.user, room)))
+
+
+class RoomJoinView(APIView):
+    @extend_schema(request=None, responses={200: SeqOut, **WRITE_ERRORS}, tags=["rooms"])
+    def post(self, request: Request, room_id: str) -> Response:
+        membership = room_join(request.user, room_id=room_id)
+        return Response({"room": membership.room.public_id, "seq": membership.last_read_seq})
+
+
+class RoomLeaveView(APIView):
+    @extend_schema(request=None, responses={200: SeqOut, **WRITE_ERRORS}, tags=["rooms"])
+    def post(self, request: Request, room_id: str) -> Response:
+        line = room_leave(request.user, room_id=room_id)
+        return Response({"room": line.room.public_id, "seq": line.seq})
+
+
+class RoomMembersView(APIView):
+    @extend_schema(responses={200: MembersOut, **ERRORS}, tags=["rooms"])
+    def get(self, request: Request, room_id: str) -> Response:
+        members = room_members(request.user, room_id=room_id)
+        online = presence.online_now([member["user_id"] for member in members])
+        for member in members:
+            member["online"] = member.pop("user_id") in online
+        return Response({"members": members, "online_count": len(online)})
+
+
+class ConversationsView(APIView):
+    @extend_schema(
+        responses={200: MyRoomListOut, **ERRORS},
+        tags=["conversations"],
+        summary="Your direct conversations, latest activity first",
+    )
+    def get(self, request: Request) -> Response:
+        rooms = [room for room in rooms_with_state(request.user) if room["kind"] == "direct"]
+        return Response({"results": rooms})
+
+    @extend_schema(
+        request=ConversationOpenIn,
+        responses={200: RoomOut, **WRITE_ERRORS},
+        tags=["conversations"],
+        summary="Open (or find) the conversation with a user",
+    )
+    def post(self, request: Request) -> Response:
+        data = parse(ConversationOpenIn, request.data)
+        room = direct_open(request.user, username=data["username"])
+        return Response(frames.room_data(room, peer=direct_peer(request.user, room)))

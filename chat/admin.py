@@ -1,0 +1,157 @@
+"""The operators' view: rooms with their members, and a searchable message log.
+
+Every change made here goes through the same services as the rest of Parley, so renames,
+archiving and membership changes appear in the timeline like any other.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest
+
+from chat.errors import ParleyError
+from chat.models import Membership, Message, Room
+from chat.services.rooms import (
+    member_add,
+    member_remove,
+    member_set_role,
+    require_free_room_name,
+    room_create,
+    room_delete,
+    room_update,
+)
+from chat.services.validation import clean_room_name
+
+
+class RoomAdminForm(forms.ModelForm):
+    class Meta:
+        model = Room
+        fields = ("name", "visibility", "is_archived")
+
+    def clean_name(self) -> str:
+        """The services' own checks, so a refused name is shown on the form, not after saving."""
+        try:
+            name = clean_room_name(self.cleaned_data["name"])
+            require_free_room_name(name, except_room=self.instance if self.instance.pk else None)
+        except ParleyError as error:
+            raise forms.ValidationError(error.message) from None
+        return name
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("user", "role", "joined_at", "last_read_seq")
+    readonly_fields = ("joined_at", "last_read_seq")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "visibility", "is_archived", "last_seq", "created_at")
+    list_filter = ("kind", "visibility", "is_archived")
+    search_fields = ("name", "slug")
+    fields = ("name", "visibility", "is_archived", "kind", "slug", "public_id", "last_seq")
+    readonly_fields = ("kind", "slug", "public_id", "last_seq")
+    inlines = (MembershipInline,)
+    form = RoomAdminForm
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # Messages go with their room (room_delete); deleting them needs no permission of its own.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(Message._meta.verbose_name)
+        return deleted, model_count, perms_needed, protected
+
+    def save_model(self, request: HttpRequest, obj: Room, form: ModelForm, change: bool) -> None:
+        try:
+            if change:
+                room_update(
+                    request.user,
+                    room=obj,
+                    name=obj.name,
+                    visibility=obj.visibility,
+                    is_archived=obj.is_archived,
+                )
+            else:
+                created = room_create(
+                    request.user, name=obj.name, visibility=obj.visibility, join=False
+                )
+                if obj.is_archived:
+                    room_update(request.user, room=created, is_archived=True)
+                obj.pk = created.pk
+            obj.refresh_from_db()
+        except ParleyError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        room: Room = form.instance
+        # The admin's change message reads these, as if formset.save() had run.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if room.pk is None:
+            return
+        for member_form in formset.forms:
+            if not member_form.has_changed() or not member_form.cleaned_data:
+                continue
+            old = member_form.instance if member_form.instance.pk else None
+            data = member_form.cleaned_data
+            try:
+                if member_form in formset.deleted_forms:
+                    if old is not None:
+                        member_remove(request.user, room=room, user=old.user)
+                        formset.deleted_objects.append(old)
+                elif old is None:
+                    added = member_add(
+                        request.user, room=room, user=data["user"], role=data["role"]
+                    )
+                    formset.new_objects.append(added)
+                elif "user" in member_form.changed_data:
+                    previous = Membership.objects.get(pk=old.pk).user
+                    member_remove(request.user, room=room, user=previous)
+                    added = member_add(
+                        request.user, room=room, user=data["user"], role=data["role"]
+                    )
+                    formset.new_objects.append(added)
+                else:
+                    changed = member_set_role(
+                        request.user, room=room, user=old.user, role=data["role"]
+                    )
+                    formset.changed_objects.append((changed, member_form.changed_data))
+            except ParleyError as error:
+                self.message_user(request, error.message, level=messages.ERROR)
+
+    def delete_model(self, request: HttpRequest, obj: Room) -> None:
+        room_delete(request.user, room=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        for room in queryset:
+            room_delete(request.user, room=room)
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Read-only: messages change only through the services (edit/delete by their authors)."""
+
+    list_display = ("room", "seq", "author", "kind", "short_body", "created_at", "deleted_at")
+    list_filter = ("kind", "room", "author")
+    search_fields = ("body", "author__username", "room__name")
+    list_select_related = ("room", "author")
+    ordering = ("room", "-seq")
+    readonly_fields = [field.name for field in Message._meta.fields]
+
+    @admin.display(description="body")
+    def short_body(self, message: Message) -> str:
+        return message.body[:80]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False

@@ -1,0 +1,34 @@
+"""Who is on the other end of a socket: a personal access token, or the browser session.
+
+A token travels in the handshake's `Authorization: Bearer <token>` header, never in the URL,
+so it does not end up in access logs. Token handshakes skip the Origin check: a web page
+cannot set that header, so a foreign site cannot ride on a token the way it could on a
+cookie. Session handshakes must come from an allowed origin.
+"""
+
+from typing import Any
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.tokens import bearer_token, user_for_token
+from chat.errors import InvalidInput
+
+
+class TokenOrSessionAuth:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.session_app = AllowedHostsOriginValidator(AuthMiddlewareStack(app))
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        header = dict(scope.get("headers", [])).get(b"authorization")
+        if header is None:
+            return await self.session_app(scope, receive, send)
+        try:
+            plain = bearer_token(header.decode("latin-1"))
+        except InvalidInput:
+            plain = None
+        user = await database_sync_to_async(user_for_token)(plain) if plain else None
+        return await self.app({**scope, "user": user or AnonymousUser()}, receive, send)

@@ -1,0 +1,408 @@
+"""The Parley socket: one per browser tab, carrying every room of its user.
+
+The protocol is docs/protocol.md. Commands are parsed here and handed to one service or
+selector; live events arrive from the channel layer already serialized and are forwarded.
+
+Each room has a cursor: the last seq this socket has delivered. A live entry with the next seq
+is forwarded as it is; an older one is a duplicate and dropped; a newer one means something was
+missed (a lost or reordered doorbell), so the gap is read from the database first. The same
+catch-up serves `resume` after a reconnect. Delivery is therefore gapless, in seq order and
+exactly once per socket whatever the channel layer does.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import DatabaseSyncToAsync
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chat.consumers.fields import (
+    MAX_SEQ,
+    FrameError,
+    canonical_room_id,
+    int_field,
+    optional_int,
+    parse_frame,
+    ref_of,
+    text_field,
+)
+from chat.errors import InvalidInput, NotMember, ParleyError, RateLimited, RoomNotFound
+from chat.ratelimit import LocalBucket
+from chat.realtime import frames, presence, publish
+from chat.realtime.groups import room_group, user_group
+from chat.selectors.messages import history_page
+from chat.selectors.rooms import (
+    presence_audience,
+    room_ids_of_user,
+    room_members,
+    rooms_with_state,
+)
+from chat.services.direct import direct_open
+from chat.services.messages import message_delete, message_edit, message_post
+from chat.services.reads import read_mark
+from chat.services.rooms import room_join, room_leave
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_FRAME_TOO_BIG = 1009
+
+
+def in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Run ORM work in the thread pool, in parallel with other sockets' work.
+
+    Channels' default runs all database work of a process on one thread; every call here is
+    self-contained (its own transaction), so it does not need that.
+    """
+    return DatabaseSyncToAsync(function, thread_sensitive=False)
+
+
+class ParleySocket(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale DB connections before every message, a thread hop per live
+        # event; in_thread() already does that around the database work that needs it.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # Connection
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.cursors: dict[str, int] = {}
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.frame_allowance = LocalBucket(
+            rate=settings.PARLEY_SOCKET_FRAME_RATE, burst=settings.PARLEY_SOCKET_FRAME_BURST
+        )
+        await self.accept()
+        # Subscribe before reading state, so nothing committed in between is missed.
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        for room_id in await in_thread(room_ids_of_user)(user):
+            await self.channel_layer.group_add(room_group(room_id), self.channel_name)
+            self.cursors[room_id] = 0
+        rooms = await in_thread(rooms_with_state)(user)
+        current = {room["id"]: room["last_seq"] for room in rooms}
+        for room_id in set(self.cursors) - set(current):
+            await self._unsubscribe(room_id, notify=False)  # left in between the two reads
+        for room_id in self.cursors:
+            self.cursors[room_id] = current[room_id]
+        self.typing_sent: dict[str, float] = {}
+        await self.send_frame(
+            {
+                "type": "hello",
+                "protocol": frames.PROTOCOL_VERSION,
+                "user": frames.user_data(user),
+                "rooms": rooms,
+                "limits": {
+                    "body_max_length": settings.PARLEY_MESSAGE_MAX_LENGTH,
+                    "frame_max_bytes": settings.PARLEY_FRAME_MAX_BYTES,
+                    "history_max_page": settings.PARLEY_HISTORY_MAX_PAGE_SIZE,
+                    "replay_max": settings.PARLEY_REPLAY_MAX,
+                },
+            }
+        )
+        presence.ensure_sweeper(announce_offline)
+        await self._heartbeat()
+        self.heartbeat_task = asyncio.create_task(self._heartbeat_forever())
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "user"):
+            return
+        if hasattr(self, "heartbeat_task"):
+            self.heartbeat_task.cancel()
+            try:
+                if await presence.store().leave(self.user.pk, self.channel_name):
+                    await publish.presence_changed(
+                        frames.user_data(self.user), list(self.cursors), online=False
+                    )
+            except Exception:
+                logger.exception("presence update on disconnect failed")
+        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        for room_id in list(self.cursors):
+            await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=frames.dumps(frame))
+
+    # Client frames
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data if text_data is not None else bytes_data or b""
+        if len(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")) > (
+            settings.PARLEY_FRAME_MAX_BYTES
+        ):
+            await self.close(code=CLOSE_FRAME_TOO_BIG)
+            return
+        ref = None
+        try:
+            if text_data is None:
+                raise FrameError("Binary frames are not supported; send JSON text.")
+            frame = parse_frame(text_data)
+            ref = ref_of(frame)
+            # Counted after parsing so that the refusal names the frame's ref.
+            wait = self.frame_allowance.wait()
+            if wait:
+                raise RateLimited("Too many frames.", retry_after=round(wait, 3))
+            command = (
+                self.COMMANDS.get(frame.get("type")) if isinstance(frame.get("type"), str) else None
+            )
+            if command is None:
+                raise FrameError("Unknown frame type.", known=sorted(self.COMMANDS))
+            await command(self, frame, ref)
+        except ParleyError as error:
+            await self.send_frame(
+                frames.error_frame(error.code, error.message, ref, **error.details)
+            )
+        except Exception:
+            logger.exception("socket command failed")
+            await self.send_frame(frames.error_frame("internal", "Something went wrong.", ref))
+
+    async def send_message(self, frame: dict[str, Any], ref: object) -> None:
+        message = await in_thread(message_post)(
+            self.user,
+            room_id=text_field(frame, "room"),
+            body=frame.get("body"),
+            client_id=frame.get("client_id"),
+        )
+        await self._ack(ref, message.room.public_id, message.seq, client_id=message.client_id)
+
+    async def edit_message(self, frame: dict[str, Any], ref: object) -> None:
+        message = await in_thread(message_edit)(
+            self.user,
+            room_id=text_field(frame, "room"),
+            seq=int_field(frame, "seq"),
+            body=frame.get("body"),
+        )
+        await self._ack(ref, message.room.public_id, message.seq)
+
+    async def delete_message(self, frame: dict[str, Any], ref: object) -> None:
+        message = await in_thread(message_delete)(
+            self.user, room_id=text_field(frame, "room"), seq=int_field(frame, "seq")
+        )
+        await self._ack(ref, message.room.public_id, message.seq)
+
+    async def join_room(self, frame: dict[str, Any], ref: object) -> None:
+        membership = await in_thread(room_join)(self.user, room_id=text_field(frame, "room"))
+        await self._ack(ref, membership.room.public_id, membership.last_read_seq)
+
+    async def leave_room(self, frame: dict[str, Any], ref: object) -> None:
+        line = await in_thread(room_leave)(self.user, room_id=text_field(frame, "room"))
+        await self._ack(ref, line.room.public_id, line.seq)
+
+    async def fetch_history(self, frame: dict[str, Any], ref: object) -> None:
+        page = await in_thread(history_page)(
+            self.user,
+            room_id=text_field(frame, "room"),
+            before=optional_int(frame, "before"),
+            after=optional_int(frame, "after"),
+            limit=optional_int(frame, "limit"),
+        )
+        await self.send_frame(
+            {
+                "type": "history",
+                "ref": ref,
+                "room": str(page.room.public_id),
+                "messages": [frames.message_data(message) for message in page.messages],
+                "has_more": page.has_more,
+            }
+        )
+
+    async def resume(self, frame: dict[str, Any], ref: object) -> None:
+        cursors = frame.get("cursors")
+        if not isinstance(cursors, dict) or len(cursors) > 10_000:
+            raise InvalidInput("'cursors' must be an object of room id to seq.", field="cursors")
+        report: dict[str, Any] = {}
+        for raw_id, seq in cursors.items():
+            report[raw_id] = await self._resume_room(canonical_room_id(raw_id), seq)
+        await self.send_frame({"type": "resumed", "ref": ref, "rooms": report})
+
+    async def open_direct(self, frame: dict[str, Any], ref: object) -> None:
+        room = await in_thread(direct_open)(self.user, username=frame.get("username"))
+        await self._ack(ref, room.public_id, room.last_seq)
+
+    async def mark_read(self, frame: dict[str, Any], ref: object) -> None:
+        membership = await in_thread(read_mark)(
+            self.user, room_id=text_field(frame, "room"), seq=int_field(frame, "seq")
+        )
+        await self._ack(ref, membership.room.public_id, membership.last_read_seq)
+
+    async def list_members(self, frame: dict[str, Any], ref: object) -> None:
+        members = await in_thread(room_members)(self.user, room_id=text_field(frame, "room"))
+        online = await presence.store().online([member["user_id"] for member in members])
+        for member in members:
+            member["online"] = member.pop("user_id") in online
+        await self.send_frame(
+            {
+                "type": "members",
+                "ref": ref,
+                "room": canonical_room_id(frame["room"]),
+                "members": members,
+                "online_count": len(online),
+            }
+        )
+
+    async def start_typing(self, frame: dict[str, Any], ref: object) -> None:
+        room_id = canonical_room_id(text_field(frame, "room"))
+        if room_id not in self.cursors:
+            raise RoomNotFound()
+        now = time.monotonic()
+        if now - self.typing_sent.get(room_id, -1e9) < settings.PARLEY_TYPING_INTERVAL:
+            return  # already announced recently: not an error, just not repeated
+        self.typing_sent[room_id] = now
+        await publish.typing(room_id, self.user, expires_in=settings.PARLEY_TYPING_EXPIRY)
+
+    async def ping(self, frame: dict[str, Any], ref: object) -> None:
+        await self.send_frame({"type": "pong", "ref": ref})
+
+    COMMANDS: dict[str, Callable[..., Awaitable[None]]] = {
+        "message.send": send_message,
+        "message.edit": edit_message,
+        "message.delete": delete_message,
+        "room.join": join_room,
+        "room.leave": leave_room,
+        "history.fetch": fetch_history,
+        "resume": resume,
+        "direct.open": open_direct,
+        "read.mark": mark_read,
+        "members.list": list_members,
+        "typing": start_typing,
+        "ping": ping,
+    }
+
+    async def _ack(self, ref: object, room_id: object, seq: int, **extra: object) -> None:
+        await self.send_frame(
+            {"type": "ack", "ref": ref, "room": str(room_id), "seq": seq, **extra}
+        )
+
+    # Catch-up
+
+    async def _resume_room(self, room_id: str, seq: object) -> dict[str, Any]:
+        if room_id not in self.cursors:
+            return {"error": RoomNotFound.code}
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+            return {"error": InvalidInput.code, "message": "A cursor is a seq of 0 or more."}
+        self.cursors[room_id] = seq
+        replayed, last_seq, gap = await self._catch_up(room_id, limit=settings.PARLEY_REPLAY_MAX)
+        result: dict[str, Any] = {"replayed": replayed, "last_seq": last_seq}
+        if seq > last_seq:
+            result["error"] = "cursor_ahead"
+            result["message"] = "The cursor is past the room's last seq; it was reset to it."
+        if gap is not None:
+            result["gap"] = gap
+        return result
+
+    async def _catch_up(
+        self, room_id: str, *, limit: int | None = None
+    ) -> tuple[int, int, dict[str, int] | None]:
+        """Send what the database has after this socket's cursor for a room, in seq order.
+
+        Returns (entries sent, the room's last seq, the skipped range if `limit` was reached).
+        """
+        sent = 0
+        page_size = settings.PARLEY_HISTORY_MAX_PAGE_SIZE
+        while True:
+            after = self.cursors[room_id]
+            try:
+                page = await in_thread(history_page)(
+                    self.user, room_id=room_id, after=after, limit=page_size
+                )
+            except (RoomNotFound, NotMember):
+                await self._unsubscribe(room_id)
+                return sent, after, None
+            if limit is not None and sent == 0 and page.room.last_seq - after > limit:
+                # Too far behind to replay: say so, and let the client page through history.
+                self.cursors[room_id] = page.room.last_seq
+                return 0, page.room.last_seq, {"after": after, "through": page.room.last_seq}
+            for message in page.messages:
+                message.room = page.room
+                await self.send_frame(frames.message_frame("message.new", message))
+                self.cursors[room_id] = message.seq
+                sent += 1
+            if not page.has_more:
+                if not page.messages and after > page.room.last_seq:
+                    self.cursors[room_id] = page.room.last_seq  # the client's cursor was ahead
+                return sent, max(self.cursors[room_id], page.room.last_seq), None
+
+    async def _unsubscribe(self, room_id: str, *, notify: bool = True) -> None:
+        """Stop receiving a room's events; tell the client unless it is told otherwise."""
+        if self.cursors.pop(room_id, None) is None:
+            return
+        await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+        if notify:
+            await self.send_frame({"type": "room.left", "room": room_id})
+
+    # Channel-layer events (published by chat.realtime.publish)
+
+    async def message_new(self, event: dict[str, Any]) -> None:
+        room_id, seq = event["room"], event["seq"]
+        cursor = self.cursors.get(room_id)
+        if cursor is None or seq <= cursor:
+            return
+        if seq == cursor + 1:
+            self.cursors[room_id] = seq
+            await self.send(text_data=event["text"])
+            return
+        await self._catch_up(room_id)
+
+    async def message_edited(self, event: dict[str, Any]) -> None:
+        # An entry this socket has not delivered yet will arrive, as it now is, via catch-up.
+        if self.cursors.get(event["room"], 0) >= event["seq"]:
+            await self.send(text_data=event["text"])
+
+    message_deleted = message_edited
+
+    async def member_joined(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
+
+    member_left = member_joined
+
+    async def room_subscribe(self, event: dict[str, Any]) -> None:
+        room_id = event["room"]
+        if room_id in self.cursors:
+            return
+        await self.channel_layer.group_add(room_group(room_id), self.channel_name)
+        self.cursors[room_id] = event["seq"] - 1
+        await self.send(text_data=event["text"])
+        await self._catch_up(room_id)
+
+    async def room_unsubscribe(self, event: dict[str, Any]) -> None:
+        await self._unsubscribe(event["room"])
+
+    async def presence_changed(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
+
+    typing_started = presence_changed
+    read_updated = presence_changed
+
+    # Presence
+
+    async def _heartbeat(self) -> None:
+        """Refresh this socket's presence entry; announce the user if they were offline."""
+        try:
+            if await presence.store().touch(self.user.pk, self.channel_name):
+                await publish.presence_changed(
+                    frames.user_data(self.user), list(self.cursors), online=True
+                )
+        except Exception:
+            logger.exception("presence heartbeat failed")
+
+    async def _heartbeat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(presence.ttl_seconds() / 3)
+            await self._heartbeat()
+
+
+async def announce_offline(user_ids: list[int]) -> None:
+    """Users whose sockets all expired (their process died): tell their rooms."""
+    for user_data, room_ids in await in_thread(presence_audience)(user_ids):
+        await publish.presence_changed(user_data, room_ids, online=False)

@@ -1,0 +1,111 @@
+"""Domain errors, each with a stable code that pages, the API and the socket all report.
+
+`HTTP_STATUS` is the one table from error class to HTTP status; the socket sends the code
+and message in an error frame.
+"""
+
+from typing import ClassVar
+
+
+class ParleyError(Exception):
+    code: ClassVar[str] = "error"
+    default_message: ClassVar[str] = "Something went wrong."
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class InvalidInput(ParleyError):
+    code = "invalid"
+    default_message = "The request is not valid."
+
+
+class BodyEmpty(InvalidInput):
+    code = "body_empty"
+    default_message = "A message cannot be empty."
+
+
+class BodyTooLong(InvalidInput):
+    code = "body_too_long"
+    default_message = "The message is too long."
+
+
+class BodyInvalid(InvalidInput):
+    code = "body_invalid"
+    default_message = "The message contains characters that cannot be sent."
+
+
+class RoomNotFound(ParleyError):
+    """The room does not exist or the user may not see it: the two are never told apart."""
+
+    code = "room_not_found"
+    default_message = "No such room."
+
+
+class UserNotFound(ParleyError):
+    """No active user by that name: missing and deactivated accounts look the same."""
+
+    code = "user_not_found"
+    default_message = "No such user."
+
+
+class MessageNotFound(ParleyError):
+    code = "message_not_found"
+    default_message = "No such message."
+
+
+class NotMember(ParleyError):
+    code = "not_member"
+    default_message = "You are not a member of this room."
+
+
+class AlreadyMember(ParleyError):
+    code = "already_member"
+    default_message = "You are already a member of this room."
+
+
+class RoomArchived(ParleyError):
+    code = "room_archived"
+    default_message = "This room is archived and read-only."
+
+
+class MessageDeleted(ParleyError):
+    code = "message_deleted"
+    default_message = "That message was deleted."
+
+
+class Forbidden(ParleyError):
+    code = "forbidden"
+    default_message = "You may not do that."
+
+
+class RateLimited(ParleyError):
+    code = "rate_limited"
+    default_message = "Slow down: too many messages."
+
+    def __init__(self, message: str | None = None, *, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+HTTP_STATUS: dict[type[ParleyError], int] = {
+    InvalidInput: 400,
+    RoomNotFound: 404,
+    MessageNotFound: 404,
+    UserNotFound: 404,
+    MessageDeleted: 409,
+    NotMember: 403,
+    Forbidden: 403,
+    AlreadyMember: 409,
+    RoomArchived: 409,
+    RateLimited: 429,
+}
+
+
+def http_status_for(error: ParleyError) -> int:
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 400

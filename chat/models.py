@@ -1,0 +1,132 @@
+"""Rooms, memberships and the per-room timeline of messages.
+
+Only `chat.services` writes these models; everything else reads through `chat.selectors`.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Room(models.Model):
+    class Kind(models.TextChoices):
+        GROUP = "group", "Group room"
+        DIRECT = "direct", "Direct conversation"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        INVITE = "invite", "Invite-only"
+        STAFF = "staff", "Staff-only"
+
+    # The id clients see in URLs and frames: stable and not guessable, unlike the primary key.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GROUP)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    is_archived = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The last timeline seq handed out; advanced only under a row lock (see services.timeline).
+    last_seq = models.BigIntegerField(default=0, editable=False)
+    last_activity_at = models.DateTimeField(default=timezone.now, editable=False)
+    # "<smaller user id>:<larger user id>" for direct conversations: one room per pair, enforced
+    # by the database even when both people open it at the same moment.
+    direct_key = models.CharField(max_length=41, null=True, blank=True, unique=True, editable=False)
+
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="rooms"
+    )
+
+    class Meta:
+        constraints = [
+            # Two group rooms may not share a name, whatever its case.
+            models.UniqueConstraint(
+                Lower("name"), condition=Q(kind="group"), name="chat_room_group_name_ci_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="group", direct_key__isnull=True)
+                | Q(kind="direct", direct_key__isnull=False),
+                name="chat_room_direct_key_iff_direct",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        ADMIN = "admin", "Room admin"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    last_read_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "room"], name="chat_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.room}"
+
+
+class Message(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        JOINED = "joined", "Joined"
+        LEFT = "left", "Left"
+        RENAMED = "renamed", "Renamed"
+        ARCHIVED = "archived", "Archived"
+        UNARCHIVED = "unarchived", "Unarchived"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    # Position in the room's timeline: 1, 2, 3 ... in commit order, never reused.
+    seq = models.BigIntegerField()
+    # Empty for system lines that no user wrote, and after the author's account is deleted.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.TEXT)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Chosen by the sending client so that a retried send returns the first message.
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (NULL: no id, so no uniqueness)
+
+    class Meta:
+        constraints = [
+            # Also the index behind "newest page" (room, seq desc) and "after seq N" reads.
+            models.UniqueConstraint(fields=["room", "seq"], name="chat_message_room_seq_unique"),
+            models.UniqueConstraint(
+                fields=["author", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="chat_message_author_client_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room} #{self.seq}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

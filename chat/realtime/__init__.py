@@ -1,0 +1,1 @@
+"""Live delivery: group names, the frames clients receive, and publishing after commit."""

@@ -1,0 +1,131 @@
+"""Sending events to sockets: only from services, only after the transaction commits.
+
+Each event carries its frame already serialized (`text`), so it is encoded once however many
+sockets receive it. The channel layer is a doorbell, not a store: if a send is lost, clients
+recover the timeline from the database by seq (see chat/consumers).
+"""
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from accounts.models import User
+from chat.models import Membership, Message, Room
+from chat.realtime import frames
+from chat.realtime.groups import room_group, user_group
+
+logger = logging.getLogger(__name__)
+
+
+def _send(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, event)
+    except Exception:
+        # The write is committed; members get it through catch-up when the layer is back.
+        logger.exception("channel layer send to %s failed", group)
+
+
+def _on_commit(group: str, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: _send(group, event))
+
+
+def timeline_entry(message: Message, *, event_type: str = "message.new") -> None:
+    """A new, edited or deleted timeline entry, to everyone in the room."""
+    _on_commit(
+        room_group(message.room.public_id),
+        {
+            "type": event_type,
+            "room": str(message.room.public_id),
+            "seq": message.seq,
+            "text": frames.dumps(frames.message_frame(event_type, message)),
+        },
+    )
+
+
+def member_change(room: Room, user: User, *, joined: bool) -> None:
+    """Membership changed: member lists update, and the user's own sockets (un)subscribe."""
+    room_id = str(room.public_id)
+    event_type = "member.joined" if joined else "member.left"
+    frame = {"type": event_type, "room": room_id, "user": frames.user_data(user)}
+    _on_commit(room_group(room_id), {"type": event_type, "text": frames.dumps(frame)})
+    if joined:
+        own = {"type": "room.joined", "room": frames.room_data(room)}
+        # The socket starts reading the room's timeline at the "joined" line (room.last_seq).
+        _on_commit(
+            user_group(user.pk),
+            {
+                "type": "room.subscribe",
+                "room": room_id,
+                "seq": room.last_seq,
+                "text": frames.dumps(own),
+            },
+        )
+    else:
+        _on_commit(user_group(user.pk), {"type": "room.unsubscribe", "room": room_id})
+
+
+def access_lost(room: Room, user: User) -> None:
+    """The user may no longer see the room (it became staff-only): their sockets drop it."""
+    _on_commit(user_group(user.pk), {"type": "room.unsubscribe", "room": str(room.public_id)})
+
+
+def conversation_opened(room: Room, user: User, *, peer: User) -> None:
+    """A new direct conversation: the user's sockets subscribe to it at once."""
+    own = {"type": "room.joined", "room": frames.room_data(room, peer=peer)}
+    _on_commit(
+        user_group(user.pk),
+        {
+            "type": "room.subscribe",
+            "room": str(room.public_id),
+            "seq": room.last_seq + 1,
+            "text": frames.dumps(own),
+        },
+    )
+
+
+def read_updated(membership: Membership, *, unread: int) -> None:
+    """The user's read marker moved: their other tabs update the unread count."""
+    frame = {
+        "type": "read.updated",
+        "room": str(membership.room.public_id),
+        "last_read_seq": membership.last_read_seq,
+        "unread": unread,
+    }
+    _on_commit(
+        user_group(membership.user_id), {"type": "read.updated", "text": frames.dumps(frame)}
+    )
+
+
+async def _send_now(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    try:
+        await layer.group_send(group, event)
+    except Exception:
+        logger.exception("channel layer send to %s failed", group)
+
+
+async def presence_changed(user_data: dict[str, Any], room_ids: list[str], *, online: bool) -> None:
+    """A user came online or went offline: every room they are in hears it. Nothing is stored
+    in the database, so this is not tied to a transaction."""
+    for room_id in room_ids:
+        frame = {"type": "presence", "room": room_id, "user": user_data, "online": online}
+        await _send_now(
+            room_group(room_id), {"type": "presence.changed", "text": frames.dumps(frame)}
+        )
+
+
+async def typing(room_id: str, user: User, *, expires_in: float) -> None:
+    """Someone is typing in a room; clients forget it after `expires_in` seconds."""
+    frame = {
+        "type": "typing",
+        "room": room_id,
+        "user": frames.user_data(user),
+        "expires_in": expires_in,
+    }
+    await _send_now(room_group(room_id), {"type": "typing.started", "text": frames.dumps(frame)})

@@ -1,0 +1,61 @@
+"""The one gate to a room: who may see it, and who is in it."""
+
+import uuid
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
+
+from accounts.models import User
+from chat.errors import NotMember, RoomNotFound
+from chat.models import Membership, Room
+
+
+def parse_room_id(room_id: object) -> uuid.UUID:
+    """The room's public id as a UUID; anything malformed is simply a room that does not exist."""
+    if isinstance(room_id, uuid.UUID):
+        return room_id
+    if not isinstance(room_id, str) or len(room_id) > 64:
+        raise RoomNotFound()
+    try:
+        return uuid.UUID(room_id)
+    except ValueError:
+        raise RoomNotFound() from None
+
+
+def can_see_room(user: User | AnonymousUser, room: Room, *, is_member: bool) -> bool:
+    """Whether `user` may know that `room` exists."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if room.kind == Room.Kind.DIRECT:
+        return is_member
+    if room.visibility == Room.Visibility.STAFF:
+        return user.is_staff
+    if room.visibility == Room.Visibility.INVITE:
+        return is_member
+    return True
+
+
+def room_for_user(user: User | AnonymousUser, room_id: object, *, lock: bool = False) -> Room:
+    """The room if `user` may see it, else RoomNotFound: missing and forbidden look the same.
+
+    With lock=True the room row is locked; call inside `transaction.atomic`.
+    """
+    public_id = parse_room_id(room_id)
+    rooms: QuerySet[Room] = Room.objects.all()
+    if lock:
+        rooms = rooms.select_for_update(of=("self",))
+    room = rooms.filter(public_id=public_id).first()
+    if room is None or not user.is_authenticated:
+        raise RoomNotFound()
+    is_member = Membership.objects.filter(room=room, user=user).exists()
+    if not can_see_room(user, room, is_member=is_member):
+        raise RoomNotFound()
+    return room
+
+
+def membership_for(user: User, room: Room) -> Membership:
+    """The user's membership of a room they can see, else NotMember."""
+    membership = Membership.objects.filter(room=room, user=user).first()
+    if membership is None:
+        raise NotMember()
+    return membership

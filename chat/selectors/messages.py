@@ -1,0 +1,62 @@
+"""Reading a room's timeline, a bounded page at a time."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from accounts.models import User
+from chat.errors import InvalidInput
+from chat.models import Message, Room
+from chat.selectors.access import membership_for, room_for_user
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    room: Room
+    messages: list[Message]
+    # Whether more messages exist beyond this page in the direction that was asked for.
+    has_more: bool
+
+
+def _cursor(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"'{name}' must be a whole number of 0 or more.", field=name)
+    return value
+
+
+def _page_size(limit: object) -> int:
+    if limit is None:
+        return settings.PARLEY_HISTORY_PAGE_SIZE
+    maximum = settings.PARLEY_HISTORY_MAX_PAGE_SIZE
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
+        raise InvalidInput(f"'limit' must be a whole number from 1 to {maximum}.", field="limit")
+    return limit
+
+
+def history_page(
+    user: User,
+    *,
+    room_id: object,
+    before: object = None,
+    after: object = None,
+    limit: object = None,
+) -> HistoryPage:
+    """Messages of a room in seq order: the newest page, the page before a seq, or after one."""
+    before_seq = _cursor("before", before)
+    after_seq = _cursor("after", after)
+    if before_seq is not None and after_seq is not None:
+        raise InvalidInput("Give 'before' or 'after', not both.")
+    size = _page_size(limit)
+    room = room_for_user(user, room_id)
+    membership_for(user, room)
+
+    timeline = Message.objects.filter(room=room).select_related("author")
+    if after_seq is not None:
+        rows = list(timeline.filter(seq__gt=after_seq).order_by("seq")[: size + 1])
+        return HistoryPage(room=room, messages=rows[:size], has_more=len(rows) > size)
+    if before_seq is not None:
+        timeline = timeline.filter(seq__lt=before_seq)
+    rows = list(timeline.order_by("-seq")[: size + 1])
+    return HistoryPage(room=room, messages=rows[:size][::-1], has_more=len(rows) > size)

@@ -1,0 +1,1 @@
+"""Writes. The only code that changes chat state; pages, the API and the socket call these."""

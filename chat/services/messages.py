@@ -1,0 +1,119 @@
+"""Posting, editing and deleting messages in a room's timeline."""
+
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from chat import ratelimit
+from chat.errors import Forbidden, InvalidInput, MessageDeleted, MessageNotFound, RoomArchived
+from chat.models import Membership, Message, Room
+from chat.realtime import publish
+from chat.selectors.access import membership_for, room_for_user
+from chat.services.timeline import timeline_append
+from chat.services.validation import clean_body, clean_client_id
+
+
+def _earlier_send(user: User, client_id: str | None) -> Message | None:
+    if client_id is None:
+        return None
+    return Message.objects.select_related("room").filter(author=user, client_id=client_id).first()
+
+
+def message_post(
+    user: User, *, room_id: uuid.UUID | str, body: object, client_id: object = None
+) -> Message:
+    """Post a text message as `user`; a retry with the same client_id returns the first one."""
+    text = clean_body(body)
+    client_key = clean_client_id(client_id)
+    earlier = _earlier_send(user, client_key)
+    if earlier is not None:
+        return earlier
+    ratelimit.take_write(user.pk)
+    try:
+        with transaction.atomic():
+            room = room_for_user(user, room_id, lock=True)
+            membership_for(user, room)
+            if room.is_archived:
+                raise RoomArchived()
+            message = timeline_append(
+                room, kind=Message.Kind.TEXT, author=user, body=text, client_id=client_key
+            )
+            publish.timeline_entry(message)
+            return message
+    except IntegrityError:
+        # The same client_id raced in through another room's lock; the first one wins.
+        earlier = _earlier_send(user, client_key)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _seq(seq: object) -> int:
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise InvalidInput("'seq' must be a whole number of 1 or more.", field="seq")
+    return seq
+
+
+def _locked_message(user: User, room: Room, seq: int) -> Message:
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("author")
+        .filter(room=room, seq=seq)
+        .first()
+    )
+    if message is None:
+        raise MessageNotFound()
+    message.room = room
+    return message
+
+
+def message_edit(user: User, *, room_id: uuid.UUID | str, seq: object, body: object) -> Message:
+    """Replace the text of one of the user's own messages."""
+    text = clean_body(body)
+    message_seq = _seq(seq)
+    ratelimit.take_write(user.pk)
+    with transaction.atomic():
+        room = room_for_user(user, room_id)
+        membership_for(user, room)
+        if room.is_archived:
+            raise RoomArchived()
+        message = _locked_message(user, room, message_seq)
+        if message.kind != Message.Kind.TEXT or message.author_id != user.pk:
+            raise Forbidden("You can only edit your own messages.")
+        if message.is_deleted:
+            raise MessageDeleted()
+        if message.body != text:
+            message.body = text
+            message.edited_at = timezone.now()
+            message.save(update_fields=["body", "edited_at"])
+            publish.timeline_entry(message, event_type="message.edited")
+        return message
+
+
+def message_delete(user: User, *, room_id: uuid.UUID | str, seq: object) -> Message:
+    """Delete a message, leaving a tombstone in its place: its author, or a member who is a
+    room admin or staff.
+
+    Deleting an already deleted message succeeds and changes nothing, so retries are safe.
+    """
+    message_seq = _seq(seq)
+    ratelimit.take_write(user.pk)
+    with transaction.atomic():
+        room = room_for_user(user, room_id)
+        membership = membership_for(user, room)
+        if room.is_archived:
+            raise RoomArchived()
+        message = _locked_message(user, room, message_seq)
+        if message.kind != Message.Kind.TEXT:
+            raise Forbidden("Only messages can be deleted, not timeline events.")
+        may_moderate = user.is_staff or membership.role == Membership.Role.ADMIN
+        if message.author_id != user.pk and not may_moderate:
+            raise Forbidden("You can only delete your own messages.")
+        if not message.is_deleted:
+            message.body = ""
+            message.deleted_at = timezone.now()
+            message.save(update_fields=["body", "deleted_at"])
+            publish.timeline_entry(message, event_type="message.deleted")
+        return message

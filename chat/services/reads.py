@@ -1,0 +1,33 @@
+"""Read markers: how far a user has read in each room."""
+
+import uuid
+
+from django.db import transaction
+
+from accounts.models import User
+from chat.errors import InvalidInput
+from chat.models import Membership
+from chat.realtime import publish
+from chat.selectors.access import membership_for, room_for_user
+from chat.selectors.rooms import unread_count
+
+
+def read_mark(user: User, *, room_id: uuid.UUID | str, seq: object) -> Membership:
+    """Record that the user has seen the room up to `seq`. Markers only move forward."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise InvalidInput("'seq' must be a whole number of 0 or more.", field="seq")
+    with transaction.atomic():
+        room = room_for_user(user, room_id)
+        if seq > room.last_seq:
+            raise InvalidInput(f"'seq' is past the room's last seq ({room.last_seq}).", field="seq")
+        membership = membership_for(user, room)
+        updated = Membership.objects.filter(pk=membership.pk, last_read_seq__lt=seq).update(
+            last_read_seq=seq
+        )
+        membership.refresh_from_db(fields=["last_read_seq"])
+        membership.room = room
+        if updated:
+            publish.read_updated(
+                membership, unread=unread_count(user, room, membership.last_read_seq)
+            )
+        return membership

@@ -1,0 +1,57 @@
+"""Checks on user-supplied text shared by the services."""
+
+import re
+
+from django.conf import settings
+
+from chat.errors import BodyEmpty, BodyInvalid, BodyTooLong, InvalidInput
+
+# C0 controls other than tab and newline, DEL, C1 controls, and lone surrogates (which JSON
+# can carry but no database can store).
+_UNSENDABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CLIENT_ID = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+def clean_body(body: object) -> str:
+    """The message text as stored: newlines normalised, outer whitespace trimmed.
+
+    Length is counted in Unicode code points, after trimming.
+    """
+    if not isinstance(body, str):
+        raise InvalidInput("'body' must be a string.", field="body")
+    text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise BodyEmpty()
+    limit = settings.PARLEY_MESSAGE_MAX_LENGTH
+    if len(text) > limit:
+        raise BodyTooLong(
+            f"The message is {len(text)} characters long; the limit is {limit}.",
+            max_length=limit,
+        )
+    if _UNSENDABLE.search(text):
+        raise BodyInvalid()
+    return text
+
+
+def clean_client_id(client_id: object) -> str | None:
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id):
+        raise InvalidInput(
+            "'client_id' must be 1 to 64 printable ASCII characters without spaces.",
+            field="client_id",
+        )
+    return client_id
+
+
+def clean_room_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise InvalidInput("The room name must be a string.", field="name")
+    text = " ".join(name.split())
+    if not text:
+        raise InvalidInput("The room name cannot be empty.", field="name")
+    if len(text) > 80:
+        raise InvalidInput("The room name is limited to 80 characters.", field="name")
+    if _UNSENDABLE.search(text):
+        raise InvalidInput("The room name contains characters that cannot be used.", field="name")
+    return text

@@ -1,0 +1,159 @@
+"""Pages: parse the form, call one service or selector, render the result or the error."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from chat.errors import ParleyError, http_status_for
+from chat.forms import MessageForm, RoomForm
+from chat.models import Message
+from chat.realtime import presence
+from chat.selectors.messages import history_page
+from chat.selectors.rooms import direct_peer, room_members, rooms_directory, sidebar_rooms
+from chat.services.direct import direct_open
+from chat.services.messages import message_post
+from chat.services.reads import read_mark
+from chat.services.rooms import room_create, room_join, room_leave
+
+
+def _error_page(request: HttpRequest, error: ParleyError) -> HttpResponse:
+    return render(request, "chat/error.html", {"error": error}, status=http_status_for(error))
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "chat/home.html",
+        {
+            "my_rooms": sidebar_rooms(request.user),
+            "directory": rooms_directory(request.user),
+            "room_form": RoomForm(),
+            "parley_config": {"me": request.user.username, "room": None},
+        },
+    )
+
+
+@login_required
+@require_POST
+def create_room(request: HttpRequest) -> HttpResponse:
+    form = RoomForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the room a name of at most 80 characters.")
+        return redirect("chat:home")
+    try:
+        room = room_create(
+            request.user, name=form.cleaned_data["name"], visibility=form.cleaned_data["visibility"]
+        )
+    except ParleyError as error:
+        messages.error(request, error.message)
+        return redirect("chat:home")
+    return redirect("chat:room", room_id=room.public_id)
+
+
+@login_required
+@require_POST
+def open_direct(request: HttpRequest) -> HttpResponse:
+    try:
+        room = direct_open(request.user, username=request.POST.get("username", ""))
+    except ParleyError as error:
+        messages.error(request, error.message)
+        return redirect("chat:home")
+    return redirect("chat:room", room_id=room.public_id)
+
+
+@login_required
+def room(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+    try:
+        page = history_page(request.user, room_id=room_id)
+        if page.messages:  # showing the newest page is reading it
+            read_mark(request.user, room_id=room_id, seq=page.messages[-1].seq)
+    except ParleyError as error:
+        return _error_page(request, error)
+    peer = direct_peer(request.user, page.room)
+    title = peer.shown_name if peer is not None else page.room.name
+    return render(
+        request,
+        "chat/room.html",
+        {
+            "room": page.room,
+            "title": title,
+            "page": page,
+            "form": MessageForm(),
+            "my_rooms": sidebar_rooms(request.user),
+            # What live messages are cloned from: the same partial as the rendered ones.
+            "template_message": Message(kind=Message.Kind.TEXT, seq=0, author=request.user),
+            "parley_config": {
+                "me": request.user.username,
+                "room": str(page.room.public_id),
+                "cursor": page.messages[-1].seq if page.messages else page.room.last_seq,
+            },
+        },
+    )
+
+
+@login_required
+def older_history(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+    """An htmx partial: the page of messages before `before`, with the next sentinel."""
+    try:
+        before = int(request.GET.get("before", ""))
+        page = history_page(request.user, room_id=room_id, before=before)
+    except ValueError:
+        return HttpResponse("'before' must be a whole number.", status=400)
+    except ParleyError as error:
+        return HttpResponse(error.message, status=http_status_for(error))
+    return render(request, "chat/_older.html", {"room": page.room, "page": page})
+
+
+@login_required
+def members(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+    """An htmx partial: the member list with who is online now."""
+    try:
+        people = room_members(request.user, room_id=room_id)
+    except ParleyError as error:
+        return HttpResponse(error.message, status=http_status_for(error))
+    online = presence.online_now([person["user_id"] for person in people])
+    for person in people:
+        person["online"] = person["user_id"] in online
+    return render(request, "chat/_members.html", {"members": people})
+
+
+@login_required
+@require_POST
+def post(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+    form = MessageForm(request.POST)
+    form.is_valid()
+    try:
+        message_post(
+            request.user,
+            room_id=room_id,
+            body=form.cleaned_data.get("body", ""),
+            client_id=form.cleaned_data.get("client_id") or None,
+        )
+    except ParleyError as error:
+        messages.error(request, error.message)
+    return redirect("chat:room", room_id=room_id)
+
+
+@login_required
+@require_POST
+def join(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+    try:
+        room_join(request.user, room_id=room_id)
+    except ParleyError as error:
+        return _error_page(request, error)
+    return redirect("chat:room", room_id=room_id)
+
+
+@login_required
+@require_POST
+def leave(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+    try:
+        room_leave(request.user, room_id=room_id)
+    except ParleyError as error:
+        return _error_page(request, error)
+    return redirect("chat:home")

@@ -1,0 +1,25 @@
+"""ASGI entry point: HTTP goes to Django, WebSocket to the Parley socket consumer."""
+
+import os
+import warnings
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# WhiteNoise hands Django a file iterator that Django reads in a thread; correct, just noisy.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
+# Django must be set up before anything imports models (the consumer, the auth middleware).
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from chat.consumers.auth import TokenOrSessionAuth  # noqa: E402
+from chat.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # Session sockets are checked against ALLOWED_HOSTS (Origin); token sockets need none.
+        "websocket": TokenOrSessionAuth(URLRouter(websocket_urlpatterns)),
+    }
+)

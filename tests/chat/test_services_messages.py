@@ -1,0 +1,326 @@
+"""chat.services.messages: posting to a room's timeline."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from chat.errors import (
+    BodyEmpty,
+    BodyInvalid,
+    BodyTooLong,
+    InvalidInput,
+    NotMember,
+    RoomArchived,
+    RoomNotFound,
+)
+from chat.models import Message, Room
+from chat.services.messages import message_post
+from chat.services.rooms import room_update
+from tests.factories import UserFactory, make_room
+
+pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def nothing_written(room: Room) -> Iterator[None]:
+    """Asserts that the block created no message anywhere and did not advance the room's seq."""
+    room.refresh_from_db()
+    last_seq = room.last_seq
+    messages = Message.objects.count()
+    yield
+    assert Message.objects.count() == messages
+    room.refresh_from_db()
+    assert room.last_seq == last_seq
+
+
+def member_and_room() -> tuple[object, Room]:
+    member = UserFactory()
+    return member, make_room(members=[member])
+
+
+def test_posts_get_consecutive_seqs_after_the_join_lines() -> None:
+    member, room = member_and_room()
+    start = room.last_seq
+
+    posted = [message_post(member, room_id=room.public_id, body=f"m{n}") for n in range(5)]
+
+    assert [message.seq for message in posted] == list(range(start + 1, start + 6))
+    room.refresh_from_db()
+    assert room.last_seq == start + 5
+    stored = Message.objects.filter(room=room, kind=Message.Kind.TEXT).order_by("seq")
+    assert [(m.seq, m.body, m.author_id) for m in stored] == [
+        (start + n + 1, f"m{n}", member.pk) for n in range(5)
+    ]
+
+
+def test_seqs_are_per_room() -> None:
+    member = UserFactory()
+    first = make_room(member)
+    second = make_room(member)
+
+    in_first = message_post(member, room_id=first.public_id, body="a")
+    in_second = message_post(member, room_id=second.public_id, body="b")
+
+    assert in_first.seq == 2
+    assert in_second.seq == 2
+
+
+def test_body_is_trimmed_and_line_endings_normalised() -> None:
+    member, room = member_and_room()
+
+    message = message_post(member, room_id=room.public_id, body="  \r\n one\r\ntwo\rthree\n\n  ")
+
+    assert message.body == "one\ntwo\nthree"
+    assert Message.objects.get(pk=message.pk).body == "one\ntwo\nthree"
+
+
+def test_tab_and_newline_inside_the_body_are_kept() -> None:
+    member, room = member_and_room()
+
+    message = message_post(member, room_id=room.public_id, body="a\tb\nc")
+
+    assert Message.objects.get(pk=message.pk).body == "a\tb\nc"
+
+
+def test_html_is_stored_verbatim_as_text() -> None:
+    member, room = member_and_room()
+
+    message = message_post(member, room_id=room.public_id, body="<script>alert(1)</script>")
+
+    assert Message.objects.get(pk=message.pk).body == "<script>alert(1)</script>"
+
+
+def test_emoji_and_non_latin_text_are_stored_unchanged() -> None:
+    member, room = member_and_room()
+
+    message = message_post(member, room_id=room.public_id, body="héllo 世界 👋🏽")
+
+    assert Message.objects.get(pk=message.pk).body == "héllo 世界 👋🏽"
+
+
+@pytest.mark.parametrize("body", ["", " ", "   \t  ", "\n", "\r\n\r\n", " \u00a0\u2003 "], ids=repr)
+def test_empty_or_whitespace_only_body_is_body_empty(body: str) -> None:
+    member, room = member_and_room()
+
+    with nothing_written(room), pytest.raises(BodyEmpty) as raised:
+        message_post(member, room_id=room.public_id, body=body)
+
+    assert raised.value.code == "body_empty"
+
+
+def test_body_of_exactly_4000_characters_is_accepted() -> None:
+    member, room = member_and_room()
+
+    message = message_post(member, room_id=room.public_id, body="x" * 4000)
+
+    assert len(Message.objects.get(pk=message.pk).body) == 4000
+
+
+def test_body_of_4001_characters_is_body_too_long() -> None:
+    member, room = member_and_room()
+
+    with nothing_written(room), pytest.raises(BodyTooLong) as raised:
+        message_post(member, room_id=room.public_id, body="x" * 4001)
+
+    assert raised.value.code == "body_too_long"
+    assert raised.value.details == {"max_length": 4000}
+
+
+def test_length_is_counted_after_trimming() -> None:
+    member, room = member_and_room()
+
+    message = message_post(member, room_id=room.public_id, body="  " + "x" * 4000 + "\n\n")
+
+    assert len(message.body) == 4000
+
+
+def test_length_is_counted_in_code_points_not_bytes() -> None:
+    member, room = member_and_room()
+
+    message = message_post(member, room_id=room.public_id, body="é" * 4000)
+
+    assert Message.objects.get(pk=message.pk).body == "é" * 4000
+
+
+def test_length_limit_follows_the_setting(settings: object) -> None:
+    settings.PARLEY_MESSAGE_MAX_LENGTH = 10
+    member, room = member_and_room()
+
+    accepted = message_post(member, room_id=room.public_id, body="x" * 10)
+    with nothing_written(room), pytest.raises(BodyTooLong) as raised:
+        message_post(member, room_id=room.public_id, body="x" * 11)
+
+    assert accepted.body == "x" * 10
+    assert raised.value.details == {"max_length": 10}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("nul\x00byte", id="nul"),
+        pytest.param("bell\x07", id="bell"),
+        pytest.param("back\x08space", id="backspace"),
+        pytest.param("vertical\x0btab", id="vertical-tab"),
+        pytest.param("form\x0cfeed", id="form-feed"),
+        pytest.param("\x1b[31mred", id="escape"),
+        pytest.param("unit\x1fseparator", id="unit-separator"),
+        pytest.param("del\x7f", id="del"),
+        pytest.param("lone \ud800 surrogate", id="lone-high-surrogate"),
+        pytest.param("lone \udfff surrogate", id="lone-low-surrogate"),
+    ],
+)
+def test_control_characters_and_lone_surrogates_are_body_invalid(body: str) -> None:
+    member, room = member_and_room()
+
+    with nothing_written(room), pytest.raises(BodyInvalid) as raised:
+        message_post(member, room_id=room.public_id, body=body)
+
+    assert raised.value.code == "body_invalid"
+
+
+@pytest.mark.parametrize("body", ["csi\x9b31mred", "next\x85line"], ids=["csi", "nel"])
+def test_c1_control_characters_are_body_invalid(body: str) -> None:
+    member, room = member_and_room()
+
+    with nothing_written(room), pytest.raises(BodyInvalid):
+        message_post(member, room_id=room.public_id, body=body)
+
+
+@pytest.mark.parametrize("body", [None, 42, b"bytes", ["list"], {"text": "hi"}], ids=repr)
+def test_non_string_body_is_invalid_input(body: object) -> None:
+    member, room = member_and_room()
+
+    with nothing_written(room), pytest.raises(InvalidInput) as raised:
+        message_post(member, room_id=room.public_id, body=body)
+
+    assert type(raised.value) is InvalidInput
+    assert raised.value.details == {"field": "body"}
+
+
+def test_posting_when_not_a_member_is_not_member() -> None:
+    room = make_room(members=[UserFactory()])
+
+    with nothing_written(room), pytest.raises(NotMember):
+        message_post(UserFactory(), room_id=room.public_id, body="hello")
+
+
+def test_posting_after_leaving_is_not_member() -> None:
+    from chat.services.rooms import room_leave
+
+    member, room = member_and_room()
+    room_leave(member, room_id=room.public_id)
+
+    with nothing_written(room), pytest.raises(NotMember):
+        message_post(member, room_id=room.public_id, body="hello")
+
+
+def test_posting_to_an_archived_room_is_room_archived() -> None:
+    admin = UserFactory()
+    member = UserFactory()
+    room = make_room(admin, members=[member])
+    room_update(admin, room=room, is_archived=True)
+
+    with nothing_written(room), pytest.raises(RoomArchived):
+        message_post(member, room_id=room.public_id, body="hello")
+
+
+def test_posting_to_a_staff_only_room_as_non_staff_is_room_not_found() -> None:
+    room = make_room(visibility=Room.Visibility.STAFF)
+
+    with nothing_written(room), pytest.raises(RoomNotFound):
+        message_post(UserFactory(is_staff=False), room_id=room.public_id, body="hello")
+
+
+def test_posting_to_an_invite_only_room_you_are_not_in_is_room_not_found() -> None:
+    room = make_room(visibility=Room.Visibility.INVITE)
+
+    with nothing_written(room), pytest.raises(RoomNotFound):
+        message_post(UserFactory(), room_id=room.public_id, body="hello")
+
+
+@pytest.mark.parametrize("room_id", ["nope", "00000000-0000-0000-0000-000000000000", None, 7])
+def test_posting_to_a_malformed_or_unknown_room_id_is_room_not_found(room_id: object) -> None:
+    member, room = member_and_room()
+
+    with nothing_written(room), pytest.raises(RoomNotFound):
+        message_post(member, room_id=room_id, body="hello")
+
+
+def test_retry_with_same_client_id_returns_first_message_and_creates_nothing() -> None:
+    member, room = member_and_room()
+    first = message_post(member, room_id=room.public_id, body="hello", client_id="c-1")
+
+    with nothing_written(room):
+        retried = message_post(
+            member, room_id=room.public_id, body="different text", client_id="c-1"
+        )
+
+    assert retried.pk == first.pk
+    assert retried.seq == first.seq
+    assert retried.body == "hello"
+    assert Message.objects.filter(author=member, client_id="c-1").count() == 1
+
+
+def test_different_client_ids_create_different_messages() -> None:
+    member, room = member_and_room()
+
+    first = message_post(member, room_id=room.public_id, body="same", client_id="c-1")
+    second = message_post(member, room_id=room.public_id, body="same", client_id="c-2")
+
+    assert second.pk != first.pk
+    assert second.seq == first.seq + 1
+
+
+def test_same_client_id_from_two_users_creates_two_messages() -> None:
+    alice = UserFactory()
+    bob = UserFactory()
+    room = make_room(members=[alice, bob])
+
+    from_alice = message_post(alice, room_id=room.public_id, body="hi", client_id="shared")
+    from_bob = message_post(bob, room_id=room.public_id, body="hi", client_id="shared")
+
+    assert from_alice.pk != from_bob.pk
+    assert (from_alice.author, from_bob.author) == (alice, bob)
+
+
+def test_posts_without_client_id_are_never_deduplicated() -> None:
+    member, room = member_and_room()
+
+    first = message_post(member, room_id=room.public_id, body="same")
+    second = message_post(member, room_id=room.public_id, body="same")
+
+    assert first.pk != second.pk
+    assert first.client_id is None
+
+
+def test_client_id_of_64_printable_characters_is_accepted() -> None:
+    member, room = member_and_room()
+    client_id = "A~!" + "z" * 61
+
+    message = message_post(member, room_id=room.public_id, body="hi", client_id=client_id)
+
+    assert Message.objects.get(pk=message.pk).client_id == client_id
+
+
+@pytest.mark.parametrize(
+    "client_id",
+    [
+        pytest.param("x" * 65, id="65-characters"),
+        pytest.param("", id="empty"),
+        pytest.param("has space", id="space"),
+        pytest.param("tab\there", id="tab"),
+        pytest.param("ünïcode", id="non-ascii"),
+        pytest.param("new\nline", id="newline"),
+        pytest.param(12345, id="int"),
+        pytest.param(["c-1"], id="list"),
+        pytest.param(True, id="bool"),
+    ],
+)
+def test_invalid_client_id_is_invalid_input(client_id: object) -> None:
+    member, room = member_and_room()
+
+    with nothing_written(room), pytest.raises(InvalidInput) as raised:
+        message_post(member, room_id=room.public_id, body="hello", client_id=client_id)
+
+    assert raised.value.details == {"field": "client_id"}

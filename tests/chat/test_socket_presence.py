@@ -1,0 +1,130 @@
+"""Presence, typing, member lists and read markers over the socket."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async as sync_to_async
+
+from chat.realtime import presence
+from chat.services.messages import message_post
+from tests.factories import UserFactory, make_room
+from tests.socket_client import SocketClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def alice():
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def bob():
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def room(alice, bob):
+    return make_room(alice, name="General", members=[bob])
+
+
+def watching(user) -> SocketClient:
+    return SocketClient(user, ignore=frozenset())
+
+
+def is_presence(username: str, online: bool):
+    return lambda f: (
+        f["type"] == "presence" and f["user"]["username"] == username and f["online"] is online
+    )
+
+
+async def test_online_while_any_tab_is_open_and_offline_after_the_last(alice, bob, room) -> None:
+    b = await watching(bob).connect()
+    tab1 = await SocketClient(alice).connect()
+    frames = await b.receive_until(is_presence("alice", True))
+    assert frames[-1]["room"] == str(room.public_id)
+    tab2 = await SocketClient(alice).connect()
+    await tab1.close()
+    assert await b.nothing_more(0.3)
+    members = await b.request({"type": "members.list", "room": str(room.public_id)})
+    assert {m["username"]: m["online"] for m in members["members"]} == {
+        "alice": True,
+        "bob": True,
+    }
+    assert members["online_count"] == 2
+    await tab2.close()
+    await b.receive_until(is_presence("alice", False))
+    members = await b.request({"type": "members.list", "room": str(room.public_id)})
+    assert {m["username"]: m["online"] for m in members["members"]}["alice"] is False
+    assert members["online_count"] == 1
+    await b.close()
+
+
+async def test_a_socket_that_stops_heartbeating_expires_and_is_announced_offline(
+    alice, bob, room, settings
+) -> None:
+    settings.PARLEY_PRESENCE_TTL = 0.6
+    b = await watching(bob).connect()
+    # A socket of alice's on a process that then died: an entry nobody refreshes.
+    await presence.store().touch(alice.pk, "socket-on-a-dead-process")
+    assert await presence.store().online([alice.pk]) == {alice.pk}
+    started = asyncio.get_running_loop().time()
+    await b.receive_until(is_presence("alice", False), timeout=5)
+    assert asyncio.get_running_loop().time() - started < 0.6 + 0.6
+    assert await presence.store().online([alice.pk]) == set()
+    await b.close()
+
+
+async def test_typing_reaches_the_room_at_most_once_per_interval(alice, bob, room) -> None:
+    room_id = str(room.public_id)
+    b = await watching(bob).connect()
+    a = await SocketClient(alice).connect()
+    for _ in range(1000):
+        await a.send({"type": "typing", "room": room_id})
+    assert (await a.request({"type": "ping"}))["type"] == "pong"
+    frames = await b.receive_until(lambda f: f["type"] == "typing")
+    assert frames[-1]["user"]["username"] == "alice"
+    assert frames[-1]["expires_in"] > 0
+    assert await b.nothing_more(0.5)
+    await a.close()
+    await b.close()
+
+
+async def test_typing_in_a_room_you_are_not_in_is_refused(alice) -> None:
+    other = await sync_to_async(make_room)(name="Elsewhere")
+    a = await SocketClient(alice).connect()
+    reply = await a.request({"type": "typing", "room": str(other.public_id)})
+    assert reply["code"] == "room_not_found"
+    await a.close()
+
+
+async def test_unread_counts_follow_live_delivery_catch_up_and_other_tabs(alice, bob, room) -> None:
+    room_id = str(room.public_id)
+    for n in range(3):
+        await sync_to_async(message_post)(bob, room_id=room.public_id, body=f"while away {n}")
+    tab1 = await SocketClient(alice).connect()
+    [state] = tab1.hello["rooms"]
+    assert state["unread"] == 3
+    assert state["last_message"]["preview"] == "while away 2"
+    tab2 = await SocketClient(alice).connect()
+    await sync_to_async(message_post)(bob, room_id=room.public_id, body="live one")
+    frames = await tab1.receive_until(lambda f: f["type"] == "message.new")
+    newest = frames[-1]["message"]["seq"]
+    ack = await tab1.request({"type": "read.mark", "room": room_id, "seq": newest})
+    assert ack["seq"] == newest
+    frames = await tab2.receive_until(lambda f: f["type"] == "read.updated")
+    assert frames[-1] == {
+        "type": "read.updated",
+        "room": room_id,
+        "last_read_seq": newest,
+        "unread": 0,
+    }
+    await tab1.close()
+    await tab2.close()
+    again = await SocketClient(alice).connect()
+    assert again.hello["rooms"][0]["unread"] == 0
+    bad = await again.request({"type": "read.mark", "room": room_id, "seq": newest + 5})
+    assert bad["code"] == "invalid"
+    bad = await again.request({"type": "read.mark", "room": room_id, "seq": -1})
+    assert bad["code"] == "invalid"
+    await again.close()

@@ -1,0 +1,39 @@
+import uuid
+
+import pytest
+from django.conf import settings
+
+from chat import ratelimit
+
+
+@pytest.fixture(autouse=True)
+def _isolated_channel_layer(settings: object) -> None:
+    """Each test gets fresh channel-layer state (a new Redis prefix when Redis is in use)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _generous_rate_limits(settings: object) -> None:
+    """Tests post quickly; the rate-limit tests set their own limits. Counters start fresh."""
+    settings.PARLEY_WRITE_RATE = 1_000_000
+    settings.PARLEY_WRITE_BURST = 1_000_000
+    settings.PARLEY_SOCKET_FRAME_RATE = 1_000_000
+    settings.PARLEY_SOCKET_FRAME_BURST = 1_000_000
+    settings.PARLEY_RATELIMIT_PREFIX = f"parley-test:{uuid.uuid4().hex}"
+    settings.PARLEY_PRESENCE_PREFIX = f"parley-test-presence:{uuid.uuid4().hex}"
+    ratelimit.reset_local()
+
+
+def on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if on_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
