@@ -12,7 +12,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import User
 from chat.models import Membership, Message, Room
@@ -36,7 +36,7 @@ def rooms_directory(user: User) -> QuerySet[Room]:
             is_member=Exists(Membership.objects.filter(room=OuterRef("pk"), user=user)),
             member_count=Count("memberships", distinct=True),
         )
-        .order_by("name")
+        .order_by(Lower("name"))
     )
 
 
@@ -124,7 +124,11 @@ def room_members(user: User, *, room_id: uuid.UUID | str) -> list[dict[str, Any]
     """The members of a room the user is in, by name, with their user id for presence."""
     room = room_for_user(user, room_id)
     membership_for(user, room)
-    members = Membership.objects.filter(room=room).select_related("user").order_by("user__username")
+    members = (
+        Membership.objects.filter(room=room)
+        .select_related("user")
+        .order_by(Lower("user__username"))
+    )
     return [
         {"user_id": member.user_id, **frames.user_data(member.user), "role": member.role}
         for member in members

@@ -6,6 +6,7 @@ from accounts.models import User
 from chat.errors import InvalidInput, UserNotFound
 from chat.models import Membership, Room
 from chat.realtime import publish
+from chat.services.validation import clean_username
 
 
 def _direct_key(first: User, second: User) -> str:
@@ -19,9 +20,8 @@ def direct_open(user: User, *, username: object) -> Room:
     There is one per pair: the unique `direct_key` decides when both open it at once.
     A conversation with yourself is refused.
     """
-    if not isinstance(username, str) or not username.strip() or len(username) > 150:
-        raise InvalidInput("'username' must be a user name.", field="username")
-    other = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
+    name = clean_username(username)
+    other = User.objects.filter(username__iexact=name, is_active=True).first()
     if other is None:
         raise UserNotFound()
     if other.pk == user.pk:

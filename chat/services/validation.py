@@ -55,3 +55,12 @@ def clean_room_name(name: object) -> str:
     if _UNSENDABLE.search(text):
         raise InvalidInput("The room name contains characters that cannot be used.", field="name")
     return text
+
+
+def clean_username(username: object) -> str:
+    """A user name to look up; refuses what no stored name can hold rather than guessing."""
+    if not isinstance(username, str) or not username.strip() or len(username) > 150:
+        raise InvalidInput("'username' must be a user name.", field="username")
+    if _UNSENDABLE.search(username):
+        raise InvalidInput("'username' contains characters no user name has.", field="username")
+    return username.strip()

@@ -404,11 +404,6 @@ def test_room_members_lists_members_by_username_with_their_role(alice, bob) -> N
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: room_members orders by the raw username, so 'Zed' sorts before 'alice' although "
-    "usernames are case-insensitive everywhere else (chat/selectors/rooms.py:127)",
-)
 def test_room_members_sorts_usernames_regardless_of_case() -> None:
     zed = UserFactory(username="Zed")
     alice = UserFactory(username="alice")

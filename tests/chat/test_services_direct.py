@@ -213,12 +213,6 @@ def test_direct_open_with_a_malformed_name_is_invalid_and_creates_nothing(
     assert error.details == {"field": "username"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: direct_open does not refuse NUL or lone surrogates in the name: PostgreSQL "
-    "raises DataError, both backends raise UnicodeEncodeError for a surrogate, and SQLite "
-    "matches 'bob\\x00' as 'bob' (chat/services/direct.py:23)",
-)
 @pytest.mark.parametrize(
     "username",
     ["bob\x00", "\x00", "bob\ud800", "\udfff"],
