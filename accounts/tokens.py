@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import AccessToken, User
@@ -18,6 +18,7 @@ from chat.errors import InvalidInput, ParleyError
 
 PREFIX = "parley"
 MAX_TOKENS_PER_USER = 50
+MAX_LIFETIME_DAYS = 366
 
 
 class TokenNotFound(ParleyError):
@@ -25,22 +26,45 @@ class TokenNotFound(ParleyError):
     default_message = "No such token."
 
 
+def _usable() -> Q:
+    return Q(revoked_at=None) & (Q(expires_at=None) | Q(expires_at__gt=timezone.now()))
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def token_create(user: User, *, name: object) -> tuple[AccessToken, str]:
-    """A new token for `user`, and its plain text (shown once, never stored)."""
+def token_create(
+    user: User, *, name: object, expires_in_days: object = None
+) -> tuple[AccessToken, str]:
+    """A new token for `user`, and its plain text (shown once, never stored).
+
+    `expires_in_days` of None makes a token that is valid until revoked.
+    """
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 80:
         raise InvalidInput("A token needs a name of 1 to 80 characters.", field="name")
+    if expires_in_days is not None and (
+        isinstance(expires_in_days, bool)
+        or not isinstance(expires_in_days, int)
+        or not 1 <= expires_in_days <= MAX_LIFETIME_DAYS
+    ):
+        raise InvalidInput(
+            f"'expires_in_days' must be a whole number of days from 1 to {MAX_LIFETIME_DAYS}.",
+            field="expires_in_days",
+        )
+    expires_at = None if expires_in_days is None else timezone.now() + timedelta(expires_in_days)
     with transaction.atomic():
-        active = AccessToken.objects.select_for_update().filter(user=user, revoked_at=None)
+        active = AccessToken.objects.select_for_update().filter(_usable(), user=user)
         if active.count() >= MAX_TOKENS_PER_USER:
             raise InvalidInput(f"At most {MAX_TOKENS_PER_USER} active tokens per user.")
         lookup = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         token = AccessToken.objects.create(
-            user=user, name=name.strip(), lookup=lookup, secret_hash=_hash(secret)
+            user=user,
+            name=name.strip(),
+            lookup=lookup,
+            secret_hash=_hash(secret),
+            expires_at=expires_at,
         )
     return token, f"{PREFIX}_{lookup}_{secret}"
 
@@ -64,13 +88,15 @@ def tokens_of_user(user: User) -> QuerySet[AccessToken]:
 
 
 def user_for_token(plain: str) -> User | None:
-    """The active user a token belongs to, or None for anything malformed, unknown or revoked."""
-    parts = plain.split("_")
+    """The active user a token belongs to; None if malformed, unknown, revoked or expired."""
+    # The secret is URL-safe base64, which may itself contain "_": split off only the prefix
+    # and the lookup.
+    parts = plain.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
     token = (
         AccessToken.objects.select_related("user")
-        .filter(lookup=parts[1], revoked_at=None, user__is_active=True)
+        .filter(_usable(), lookup=parts[1], user__is_active=True)
         .first()
     )
     if token is None or not hmac.compare_digest(token.secret_hash, _hash(parts[2])):

@@ -31,9 +31,14 @@ def tokens(request: HttpRequest) -> HttpResponse:
             if "revoke" in request.POST:
                 token_revoke(request.user, token_id=int(request.POST["revoke"]))
             else:
-                _, new_token = token_create(request.user, name=request.POST.get("name", ""))
+                lifetime = request.POST.get("expires_in_days") or None
+                _, new_token = token_create(
+                    request.user,
+                    name=request.POST.get("name", ""),
+                    expires_in_days=int(lifetime) if lifetime else None,
+                )
         except (ParleyError, ValueError) as problem:
-            error = getattr(problem, "message", "That token does not exist.")
+            error = getattr(problem, "message", "That form was not filled in correctly.")
     return render(
         request,
         "accounts/tokens.html",

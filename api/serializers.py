@@ -5,6 +5,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.tokens import MAX_LIFETIME_DAYS
+
 
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not define, so a typo is an error rather than ignored."""
@@ -43,6 +45,13 @@ class ReadMarkIn(StrictSerializer):
 
 class TokenCreateIn(StrictSerializer):
     name = serializers.CharField(allow_blank=True)
+    expires_in_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_LIFETIME_DAYS,
+        help_text="Days until the token stops working; omitted or null: until revoked.",
+    )
 
 
 class HistoryQuery(StrictSerializer):
@@ -152,6 +161,8 @@ class TokenOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     revoked = serializers.BooleanField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    active = serializers.BooleanField(help_text="Neither revoked nor expired.")
 
 
 class TokenCreatedOut(TokenOut):

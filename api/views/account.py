@@ -20,7 +20,9 @@ def token_data(token: AccessToken) -> dict[str, Any]:
         "name": token.name,
         "created_at": token.created_at,
         "last_used_at": token.last_used_at,
-        "revoked": not token.is_active,
+        "revoked": token.revoked_at is not None,
+        "expires_at": token.expires_at,
+        "active": token.is_active,
     }
 
 
@@ -43,7 +45,9 @@ class TokensView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = parse(TokenCreateIn, request.data)
-        token, plain = token_create(request.user, name=data["name"])
+        token, plain = token_create(
+            request.user, name=data["name"], expires_in_days=data.get("expires_in_days")
+        )
         return Response({**token_data(token), "token": plain}, status=status.HTTP_201_CREATED)
 
 
