@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint setup browser clean
+.PHONY: run serve test lint setup browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: setup
 	$(BIN)/python manage.py seed_demo
 	@echo "Parley is at http://$(HOST):$(PORT)/  (log in as alice / parley-demo)"
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+
+# Production on this machine: WORKERS processes from PORT up, for a proxy (README, "Deploying").
+serve: setup
+	WORKERS=$(or $(WORKERS),2) PORT=$(or $(SERVE_PORT),8001) scripts/serve
 
 test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -14,6 +14,7 @@ import redis
 from django.conf import settings
 
 from chat.errors import RateLimited
+from ops import metrics
 
 # Keys: the theoretical arrival time (TAT) in ms. Redis' own clock keeps processes consistent.
 _GCRA = """
@@ -62,6 +63,7 @@ def take(key: str, *, rate: float, burst: int) -> None:
     else:
         wait_ms = _local_wait_ms(key, interval, burst)
     if wait_ms > 0:
+        metrics.RATE_LIMITED.labels(limit=key.partition(":")[0]).inc()
         raise RateLimited(retry_after=math.ceil(wait_ms) / 1000)
 
 

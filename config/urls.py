@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/", include("api.urls")),
+    path("", include("ops.urls")),
     path("", include("chat.urls")),
 ]

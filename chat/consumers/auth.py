@@ -6,6 +6,7 @@ cannot set that header, so a foreign site cannot ride on a token the way it coul
 cookie. Session handshakes must come from an allowed origin.
 """
 
+import logging
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
@@ -15,6 +16,25 @@ from django.contrib.auth.models import AnonymousUser
 
 from accounts.tokens import bearer_token, user_for_token
 from chat.errors import InvalidInput
+from ops import metrics
+
+logger = logging.getLogger(__name__)
+
+
+def _noting_refusal(send: Any) -> Any:
+    """`send`, logging a close before accept: the origin check refused the handshake (403)."""
+    accepted = False
+
+    async def noting(message: dict[str, Any]) -> None:
+        nonlocal accepted
+        if message["type"] == "websocket.accept":
+            accepted = True
+        elif message["type"] == "websocket.close" and not accepted:
+            metrics.SOCKETS_REFUSED.labels(reason="origin").inc()
+            logger.info("socket refused: origin not allowed (HTTP 403)")
+        await send(message)
+
+    return noting
 
 
 class TokenOrSessionAuth:
@@ -25,7 +45,7 @@ class TokenOrSessionAuth:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         header = dict(scope.get("headers", [])).get(b"authorization")
         if header is None:
-            return await self.session_app(scope, receive, send)
+            return await self.session_app(scope, receive, _noting_refusal(send))
         try:
             plain = bearer_token(header.decode("latin-1"))
         except InvalidInput:

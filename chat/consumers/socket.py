@@ -46,6 +46,7 @@ from chat.services.direct import direct_open
 from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.reads import read_mark
 from chat.services.rooms import room_join, room_leave
+from ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,13 @@ class ParleySocket(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         self.cursors: dict[str, int] = {}
         if user is None or not user.is_authenticated or not user.is_active:
+            metrics.SOCKETS_REFUSED.labels(reason="unauthenticated").inc()
+            logger.info("socket refused: not authenticated (close %s)", CLOSE_UNAUTHENTICATED)
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        self.opened_at = time.monotonic()
         self.frame_allowance = LocalBucket(
             rate=settings.PARLEY_SOCKET_FRAME_RATE, burst=settings.PARLEY_SOCKET_FRAME_BURST
         )
@@ -111,6 +115,9 @@ class ParleySocket(AsyncWebsocketConsumer):
                 },
             }
         )
+        metrics.SOCKETS_OPEN.inc()
+        self.counted_open = True
+        logger.info("socket open: user %s, %d rooms", user.pk, len(self.cursors))
         presence.ensure_sweeper(announce_offline)
         await self._heartbeat()
         self.heartbeat_task = asyncio.create_task(self._heartbeat_forever())
@@ -118,6 +125,14 @@ class ParleySocket(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
+        if getattr(self, "counted_open", False):
+            metrics.SOCKETS_OPEN.dec()
+        logger.info(
+            "socket closed: user %s, code %s, after %.0f s",
+            self.user.pk,
+            code,
+            time.monotonic() - self.opened_at,
+        )
         if hasattr(self, "heartbeat_task"):
             self.heartbeat_task.cancel()
             try:
@@ -152,6 +167,7 @@ class ParleySocket(AsyncWebsocketConsumer):
             # Counted after parsing so that the refusal names the frame's ref.
             wait = self.frame_allowance.wait()
             if wait:
+                metrics.RATE_LIMITED.labels(limit="socket_frames").inc()
                 raise RateLimited("Too many frames.", retry_after=round(wait, 3))
             command = (
                 self.COMMANDS.get(frame.get("type")) if isinstance(frame.get("type"), str) else None
@@ -293,6 +309,7 @@ class ParleySocket(AsyncWebsocketConsumer):
             return {"error": InvalidInput.code, "message": "A cursor is a seq of 0 or more."}
         self.cursors[room_id] = seq
         replayed, last_seq, gap = await self._catch_up(room_id, limit=settings.PARLEY_REPLAY_MAX)
+        metrics.CATCHUP_REPLAYED.inc(replayed)
         result: dict[str, Any] = {"replayed": replayed, "last_seq": last_seq}
         if seq > last_seq:
             result["error"] = "cursor_ahead"
@@ -351,7 +368,11 @@ class ParleySocket(AsyncWebsocketConsumer):
         if seq == cursor + 1:
             self.cursors[room_id] = seq
             await self.send(text_data=event["text"])
+            metrics.DELIVERIES.inc()
+            if "sent_at" in event:
+                metrics.FANOUT_LATENCY.observe(max(0.0, time.time() - event["sent_at"]))
             return
+        metrics.GAP_FILLS.inc()
         await self._catch_up(room_id)
 
     async def message_edited(self, event: dict[str, Any]) -> None:

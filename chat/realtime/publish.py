@@ -6,6 +6,7 @@ recover the timeline from the database by seq (see chat/consumers).
 """
 
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -16,6 +17,7 @@ from accounts.models import User
 from chat.models import Membership, Message, Room
 from chat.realtime import frames
 from chat.realtime.groups import room_group, user_group
+from ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +26,13 @@ def _send(group: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    # Wall-clock, as the receiving socket may be in another process: fan-out latency.
+    event["sent_at"] = time.time()
     try:
         async_to_sync(layer.group_send)(group, event)
     except Exception:
         # The write is committed; members get it through catch-up when the layer is back.
+        metrics.LAYER_ERRORS.inc()
         logger.exception("channel layer send to %s failed", group)
 
 

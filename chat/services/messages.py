@@ -13,6 +13,7 @@ from chat.realtime import publish
 from chat.selectors.access import membership_for, room_for_user
 from chat.services.timeline import timeline_append
 from chat.services.validation import clean_body, clean_client_id
+from ops import metrics
 
 
 def _earlier_send(user: User, client_id: str | None) -> Message | None:
@@ -41,6 +42,7 @@ def message_post(
                 room, kind=Message.Kind.TEXT, author=user, body=text, client_id=client_key
             )
             publish.timeline_entry(message)
+            transaction.on_commit(metrics.MESSAGES_POSTED.inc)
             return message
     except IntegrityError:
         # The same client_id raced in through another room's lock; the first one wins.

@@ -79,10 +79,9 @@ def start_server(tmp_path: Path, **env: str) -> Server:
         "PARLEY_WRITE_BURST": "100000",
         "PARLEY_SOCKET_FRAME_RATE": "100000",
         "PARLEY_SOCKET_FRAME_BURST": "100000",
+        **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
         **env,
     }
-    if settings.REDIS_URL:
-        environment["REDIS_URL"] = settings.REDIS_URL
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [
             sys.executable,

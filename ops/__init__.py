@@ -1,0 +1,1 @@
+"""Running Parley: health checks, Prometheus metrics and log formatting for operators."""

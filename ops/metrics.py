@@ -1,0 +1,34 @@
+"""Parley's Prometheus metrics, per process (scrape every process; see the README).
+
+The code that does the work counts it here; `ops.views.metrics` exposes the registry.
+"""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SOCKETS_OPEN = Gauge("parley_sockets_open", "Authenticated sockets open on this process.")
+SOCKETS_REFUSED = Counter(
+    "parley_sockets_refused_total", "Socket handshakes refused, by reason.", ["reason"]
+)
+MESSAGES_POSTED = Counter("parley_messages_posted_total", "Messages committed by this process.")
+DELIVERIES = Counter(
+    "parley_deliveries_total", "Live timeline entries sent to sockets by this process."
+)
+FANOUT_LATENCY = Histogram(
+    "parley_fanout_latency_seconds",
+    "From handing a committed entry to the channel layer to sending it down a socket.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CATCHUP_REPLAYED = Counter(
+    "parley_catchup_replayed_total", "Timeline entries sent from the database by resume."
+)
+GAP_FILLS = Counter(
+    "parley_gap_fills_total",
+    "Live events a socket found missing or out of order and read from the database instead: "
+    "sends the channel layer dropped or reordered.",
+)
+RATE_LIMITED = Counter(
+    "parley_rate_limited_total", "Refusals by a rate limit, by limit.", ["limit"]
+)
+LAYER_ERRORS = Counter(
+    "parley_channel_layer_errors_total", "Sends to the channel layer that raised an error."
+)
