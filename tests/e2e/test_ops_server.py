@@ -73,7 +73,11 @@ def test_metrics_follow_sockets_and_deliveries(tmp_path) -> None:
             assert await asyncio.to_thread(metric, "parley_fanout_latency_seconds_count") == 2
             await a.close()
             await b.close()
-            await asyncio.sleep(0.3)
+            # The server learns of the close asynchronously: wait for it, boundedly.
+            for _ in range(100):
+                if await asyncio.to_thread(metric, "parley_sockets_open") == 0:
+                    break
+                await asyncio.sleep(0.1)
             assert await asyncio.to_thread(metric, "parley_sockets_open") == 0
 
         asyncio.run(talk())
