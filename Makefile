@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run serve test lint setup browser clean
+.PHONY: run serve test lint setup browser nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ setup: $(VENV)/.installed
 browser:
 	@bash scripts/ensure-chromium
 
+nginx:
+	@bash scripts/ensure-nginx
+
 run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -30,7 +33,7 @@ run: setup
 serve: setup
 	WORKERS=$(or $(WORKERS),2) PORT=$(or $(SERVE_PORT),8001) scripts/serve
 
-test: setup browser
+test: setup browser nginx
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
