@@ -26,6 +26,21 @@ def _generous_rate_limits(settings: object) -> None:
     ratelimit.reset_local()
 
 
+@pytest.fixture
+def alice():
+    """A plain user; files that need other details define their own."""
+    from tests.factories import UserFactory
+
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def bob():
+    from tests.factories import UserFactory
+
+    return UserFactory(username="bob")
+
+
 def on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

@@ -9,14 +9,8 @@ from django.utils import timezone
 from accounts.models import AccessToken
 from accounts.tokens import MAX_LIFETIME_DAYS, token_create, token_revoke, user_for_token
 from chat.errors import InvalidInput
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice():
-    return UserFactory(username="alice")
 
 
 def test_a_new_token_authenticates_its_owner_and_only_its_hash_is_stored(alice) -> None:

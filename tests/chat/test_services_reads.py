@@ -20,16 +20,6 @@ from tests.factories import UserFactory, make_room
 
 
 @pytest.fixture
-def alice() -> User:
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
-def bob() -> User:
-    return UserFactory(username="bob")
-
-
-@pytest.fixture
 def room(alice: User, bob: User) -> Room:
     """A room where bob has posted three messages alice has not read (seqs 3, 4, 5)."""
     room = make_room(alice, name="General", members=[bob])

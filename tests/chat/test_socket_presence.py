@@ -7,20 +7,10 @@ from channels.db import database_sync_to_async as sync_to_async
 
 from chat.realtime import presence
 from chat.services.messages import message_post
-from tests.factories import UserFactory, make_room
+from tests.factories import make_room
 from tests.socket_client import SocketClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def alice():
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
-def bob():
-    return UserFactory(username="bob")
 
 
 @pytest.fixture
