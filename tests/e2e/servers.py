@@ -68,9 +68,10 @@ class Server:
                 self.process.wait()
 
 
-def start_server(tmp_path: Path, **env: str) -> Server:
-    port = free_port()
-    log = tmp_path / f"uvicorn-{port}.log"
+def start_server(tmp_path: Path, *, port: int | None = None, **env: str) -> Server:
+    """A uvicorn process on the test database; `port` to restart one on the same port."""
+    port = port or free_port()
+    log = tmp_path / f"uvicorn-{port}-{time.monotonic_ns()}.log"
     environment = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -82,6 +83,7 @@ def start_server(tmp_path: Path, **env: str) -> Server:
         **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
         **env,
     }
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # servers run with Django's checks on
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [
             sys.executable,
@@ -109,8 +111,9 @@ def start_server(tmp_path: Path, **env: str) -> Server:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return Server(process, port, log)
-        time.sleep(0.1)
+        time.sleep(0.05)
     process.kill()
+    process.wait()
     raise RuntimeError(f"uvicorn did not start: {log.read_text()}")
 
 

@@ -398,7 +398,29 @@ if (timeline) {
 }
 
 document.addEventListener("visibilitychange", markReadSoon);
-document.body.addEventListener("htmx:afterSwap", (event) => localTimes(event.target));
+// Older history goes in above what the reader is looking at: keep their place. (The browser's
+// own scroll anchoring does nothing at scrollTop 0, so the next page would load at once, and
+// the next, until the whole history was in.)
+let olderFromBottom = null;
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  if (scroller && event.detail.target.id === "older" && event.detail.shouldSwap) {
+    olderFromBottom = scroller.scrollHeight - scroller.scrollTop;
+  }
+});
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  localTimes(event.target);
+  if (olderFromBottom !== null && timeline.contains(event.target)) {
+    scroller.scrollTop = scroller.scrollHeight - olderFromBottom;
+    olderFromBottom = null; // the whole page is in by the first afterSwap
+  }
+});
 localTimes(document);
-if (scroller) scrollToBottom();
+if (scroller) {
+  scrollToBottom();
+  // Stay at the newest message while the pane changes size (the member list arriving below it
+  // on a phone, a keyboard opening), unless the reader has scrolled up.
+  let atBottom = true;
+  scroller.addEventListener("scroll", () => { atBottom = nearBottom(); }, { passive: true });
+  new ResizeObserver(() => { if (atBottom) scrollToBottom(); }).observe(scroller);
+}
 connect();
