@@ -14,16 +14,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import AccessToken, User
-from chat.errors import InvalidInput, ParleyError
+from chat.errors import InvalidInput, TokenNotFound
 
 PREFIX = "parley"
 MAX_TOKENS_PER_USER = 50
 MAX_LIFETIME_DAYS = 366
-
-
-class TokenNotFound(ParleyError):
-    code = "token_not_found"
-    default_message = "No such token."
 
 
 def _usable() -> Q:

@@ -3,7 +3,9 @@
 
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from accounts.tokens import MAX_LIFETIME_DAYS
 
@@ -21,31 +23,65 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class JsonString(serializers.CharField):
+    """A JSON string and nothing else: a number is a wrong type, not text (as on the socket)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ServiceCheckedText(JsonString):
+    """Text whose characters the service checks, so that the API answers with the socket's codes
+    (`body_invalid` for a NUL, say) rather than DRF's generic refusal."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(
+                validator, ProhibitNullCharactersValidator | ProhibitSurrogateCharactersValidator
+            )
+        ]
+
+
+class JsonInteger(serializers.IntegerField):
+    """A JSON integer and nothing else: `3`, not `3.0`, `"3"` or `true` (as on the socket)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class MessagePostIn(StrictSerializer):
-    body = serializers.CharField(trim_whitespace=False, allow_blank=True)
-    client_id = serializers.CharField(required=False, allow_null=True, trim_whitespace=False)
+    body = ServiceCheckedText(allow_blank=True)
+    client_id = ServiceCheckedText(required=False, allow_null=True)
 
 
 class MessageEditIn(StrictSerializer):
-    body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    body = ServiceCheckedText(allow_blank=True)
 
 
 class RoomCreateIn(StrictSerializer):
-    name = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    name = ServiceCheckedText(allow_blank=True)
     visibility = serializers.ChoiceField(choices=["public", "invite", "staff"], default="public")
 
 
 class ConversationOpenIn(StrictSerializer):
-    username = serializers.CharField(allow_blank=True)
+    username = ServiceCheckedText(allow_blank=True)
 
 
 class ReadMarkIn(StrictSerializer):
-    seq = serializers.IntegerField(min_value=0, max_value=2**53)
+    seq = JsonInteger(min_value=0, max_value=2**53)
 
 
 class TokenCreateIn(StrictSerializer):
-    name = serializers.CharField(allow_blank=True)
-    expires_in_days = serializers.IntegerField(
+    name = JsonString(allow_blank=True)
+    expires_in_days = JsonInteger(
         required=False,
         allow_null=True,
         min_value=1,

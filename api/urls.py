@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.views import account, messages, rooms
+from api.views.common import endpoint_not_found
 
 app_name = "api"
 urlpatterns = [
@@ -20,6 +21,8 @@ urlpatterns = [
     ),
     path("v1/rooms/<str:room_id>/read", messages.ReadView.as_view(), name="read"),
     path("v1/conversations", rooms.ConversationsView.as_view(), name="conversations"),
+    # Last: whatever else is asked for under v1/ gets the API's 404, not the HTML page.
+    re_path(r"^v1/(?P<path>[\s\S]*)$", endpoint_not_found),
 ]
 urlpatterns += [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

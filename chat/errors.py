@@ -51,6 +51,13 @@ class UserNotFound(ParleyError):
     default_message = "No such user."
 
 
+class TokenNotFound(ParleyError):
+    """Not one of your access tokens: someone else's looks the same as a missing one."""
+
+    code = "token_not_found"
+    default_message = "No such token."
+
+
 class MessageNotFound(ParleyError):
     code = "message_not_found"
     default_message = "No such message."
@@ -95,6 +102,7 @@ HTTP_STATUS: dict[type[ParleyError], int] = {
     RoomNotFound: 404,
     MessageNotFound: 404,
     UserNotFound: 404,
+    TokenNotFound: 404,
     MessageDeleted: 409,
     NotMember: 403,
     Forbidden: 403,

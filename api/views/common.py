@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -25,3 +27,14 @@ def parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+@csrf_exempt
+def endpoint_not_found(request: HttpRequest, path: str) -> JsonResponse:
+    """Any other path under /api/v1/: a 404 in the API's error shape rather than an HTML page.
+
+    It changes nothing, so it needs neither CSRF protection nor authentication.
+    """
+    return JsonResponse(
+        {"error": {"code": "not_found", "message": "No such API endpoint."}}, status=404
+    )
