@@ -41,6 +41,25 @@ def bob():
     return UserFactory(username="bob")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections_at_teardown(django_db_setup, django_db_blocker):
+    """End leftover sessions on the test database before Django drops it.
+
+    Threads of the ASGI thread pools and killed server processes can still hold connections
+    when the run ends; PostgreSQL refuses to drop a database in use, leaving it behind.
+    """
+    yield
+    if not on_postgres():
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 def on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
