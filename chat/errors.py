@@ -6,6 +6,9 @@ and message in an error frame.
 
 from typing import ClassVar
 
+import redis
+from django.db import InterfaceError, OperationalError
+
 
 class ParleyError(Exception):
     code: ClassVar[str] = "error"
@@ -97,6 +100,24 @@ class RateLimited(ParleyError):
         self.retry_after = retry_after
 
 
+class Unavailable(ParleyError):
+    """The database or Redis did not answer. Like any failure in flight, the request may or
+    may not have taken effect: a retry with the same client_id is safe."""
+
+    code = "unavailable"
+    default_message = "Parley cannot reach its database or Redis right now; try again shortly."
+
+
+# Failures of what Parley depends on (connection lost, refused, timed out), reported to
+# clients as Unavailable rather than as an internal error.
+OUTAGES: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
+
+
 HTTP_STATUS: dict[type[ParleyError], int] = {
     InvalidInput: 400,
     RoomNotFound: 404,
@@ -109,6 +130,7 @@ HTTP_STATUS: dict[type[ParleyError], int] = {
     AlreadyMember: 409,
     RoomArchived: 409,
     RateLimited: 429,
+    Unavailable: 503,
 }
 
 

@@ -2,9 +2,12 @@
 
 A generic cell rate algorithm (GCRA): `rate` writes per second on average, `burst` at once.
 With REDIS_URL set the state lives in Redis, so every process counts against the same limit;
-otherwise it lives in this process.
+otherwise it lives in this process. While Redis cannot be reached each process counts on its
+own (docs/reliability.md): a user may then write that much faster per process, rather than
+nobody being able to write at all.
 """
 
+import logging
 import math
 import threading
 import time
@@ -15,6 +18,13 @@ from django.conf import settings
 
 from chat.errors import RateLimited
 from ops import metrics
+
+logger = logging.getLogger(__name__)
+
+# After Redis fails to answer, this process counts locally and asks Redis again this much later,
+# so that an unreachable Redis does not add its connect timeout to every write.
+REDIS_RETRY_SECONDS = 1.0
+_redis_back_at = 0.0
 
 # Keys: the theoretical arrival time (TAT) in ms. Redis' own clock keeps processes consistent.
 _GCRA = """
@@ -54,13 +64,25 @@ def _local_wait_ms(key: str, interval: float, burst: int) -> float:
         return 0
 
 
+def _shared_wait_ms(key: str, interval: float, burst: int) -> float | None:
+    """The wait Redis computes for every process together; None while Redis is unreachable."""
+    global _redis_back_at
+    if time.monotonic() < _redis_back_at:
+        return None
+    try:
+        redis_key = f"{settings.PARLEY_RATELIMIT_PREFIX}:{key}"
+        return float(_redis_script()(keys=[redis_key], args=[interval, burst]))
+    except (redis.ConnectionError, redis.TimeoutError):
+        logger.warning("rate limit: Redis unreachable, counting in this process", exc_info=True)
+        _redis_back_at = time.monotonic() + REDIS_RETRY_SECONDS
+        return None
+
+
 def take(key: str, *, rate: float, burst: int) -> None:
     """Spend one unit of `key`'s allowance, or raise RateLimited with the wait in seconds."""
     interval = 1000 / rate
-    if settings.REDIS_URL:
-        redis_key = f"{settings.PARLEY_RATELIMIT_PREFIX}:{key}"
-        wait_ms = float(_redis_script()(keys=[redis_key], args=[interval, burst]))
-    else:
+    wait_ms = _shared_wait_ms(key, interval, burst) if settings.REDIS_URL else None
+    if wait_ms is None:
         wait_ms = _local_wait_ms(key, interval, burst)
     if wait_ms > 0:
         metrics.RATE_LIMITED.labels(limit=key.partition(":")[0]).inc()
@@ -78,8 +100,10 @@ def take_write(user_id: int) -> None:
 
 def reset_local() -> None:
     """Forget the in-process counters (tests)."""
+    global _redis_back_at
     with _local_lock:
         _local_tat.clear()
+    _redis_back_at = 0.0
 
 
 class LocalBucket:

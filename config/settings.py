@@ -237,6 +237,11 @@ PARLEY_FRAME_MAX_BYTES = env_int("PARLEY_FRAME_MAX_BYTES", 64 * 1024)
 PARLEY_SOCKET_FRAME_RATE = env_float("PARLEY_SOCKET_FRAME_RATE", 50)
 PARLEY_SOCKET_FRAME_BURST = env_int("PARLEY_SOCKET_FRAME_BURST", 100)
 PARLEY_REPLAY_MAX = env_int("PARLEY_REPLAY_MAX", 1000)
+# Seconds a socket may take to accept a frame, and live events may wait for it, before it is
+# closed with 4008 (docs/reliability.md: a client that stops reading).
+PARLEY_SOCKET_SEND_TIMEOUT = env_float("PARLEY_SOCKET_SEND_TIMEOUT", 10)
+# Seconds after `hello` during which live entries wait for the client's first frame (its resume).
+PARLEY_RESUME_GRACE = env_float("PARLEY_RESUME_GRACE", 1)
 # Presence and typing (docs/protocol.md).
 PARLEY_PRESENCE_TTL = env_float("PARLEY_PRESENCE_TTL", 30)  # seconds without a heartbeat
 PARLEY_PRESENCE_PREFIX = "parley:presence"

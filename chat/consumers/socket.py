@@ -8,16 +8,26 @@ is forwarded as it is; an older one is a duplicate and dropped; a newer one mean
 missed (a lost or reordered doorbell), so the gap is read from the database first. The same
 catch-up serves `resume` after a reconnect. Delivery is therefore gapless, in seq order and
 exactly once per socket whatever the channel layer does.
+
+A client that connects to `/ws/?resume=1` promises `resume` as its first frame: until then (at
+most PARLEY_RESUME_GRACE seconds) live entries are held back and then read from the database,
+so that the replay sends each once rather than after it went out live. A client that does not
+take its frames within PARLEY_SOCKET_SEND_TIMEOUT is closed (4008) instead of having its events
+queue up here.
 """
 
 import asyncio
+import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -31,9 +41,17 @@ from chat.consumers.fields import (
     ref_of,
     text_field,
 )
-from chat.errors import InvalidInput, NotMember, ParleyError, RateLimited, RoomNotFound
+from chat.errors import (
+    OUTAGES,
+    InvalidInput,
+    NotMember,
+    ParleyError,
+    RateLimited,
+    RoomNotFound,
+    Unavailable,
+)
 from chat.ratelimit import LocalBucket
-from chat.realtime import frames, presence, publish
+from chat.realtime import frames, presence, publish, watchdog
 from chat.realtime.groups import room_group, user_group
 from chat.selectors.messages import history_page
 from chat.selectors.rooms import (
@@ -52,6 +70,13 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FRAME_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013  # the database or Redis failed while opening or catching up
+CLOSE_TOO_SLOW = 4008  # the client did not take its frames in time
+# How long a socket dropped for being slow may take to accept its close frame.
+CLOSE_WAIT = 10.0
+# A send that takes longer than this waited for the client to read (a free one takes
+# microseconds).
+CLIENT_WAIT = 0.05
 
 
 def in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -64,13 +89,28 @@ def in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
 
 class ParleySocket(AsyncWebsocketConsumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held: set[str] | None = None  # rooms with entries held back until the first frame
+        self.closing = False
+        self.released = False
+        self.waited_for_client_at = -math.inf
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale DB connections before every message, a thread hop per live
         # event; in_thread() already does that around the database work that needs it.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        if "sent_at" in message and self._falling_behind(message["sent_at"]):
+            await self._drop_too_slow("live events are falling behind")
+        try:
+            await handler(message)
+        except OUTAGES:
+            # A catch-up could not read the database, so delivery cannot go on in order: the
+            # client reconnects and resumes later.
+            logger.warning("socket closed: database unavailable", exc_info=True)
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     # Connection
 
@@ -89,17 +129,12 @@ class ParleySocket(AsyncWebsocketConsumer):
             rate=settings.PARLEY_SOCKET_FRAME_RATE, burst=settings.PARLEY_SOCKET_FRAME_BURST
         )
         await self.accept()
-        # Subscribe before reading state, so nothing committed in between is missed.
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        for room_id in await in_thread(room_ids_of_user)(user):
-            await self.channel_layer.group_add(room_group(room_id), self.channel_name)
-            self.cursors[room_id] = 0
-        rooms = await in_thread(rooms_with_state)(user)
-        current = {room["id"]: room["last_seq"] for room in rooms}
-        for room_id in set(self.cursors) - set(current):
-            await self._unsubscribe(room_id, notify=False)  # left in between the two reads
-        for room_id in self.cursors:
-            self.cursors[room_id] = current[room_id]
+        try:
+            rooms = await self._subscribe(user)
+        except OUTAGES:
+            logger.warning("socket closed: database or Redis unavailable", exc_info=True)
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         self.typing_sent: dict[str, float] = {}
         await self.send_frame(
             {
@@ -118,21 +153,50 @@ class ParleySocket(AsyncWebsocketConsumer):
         metrics.SOCKETS_OPEN.inc()
         self.counted_open = True
         logger.info("socket open: user %s, %d rooms", user.pk, len(self.cursors))
+        if "resume" in parse_qs(self.scope.get("query_string", b"").decode("latin-1")):
+            self.held, self.hello_at = set(), time.monotonic()
+            self.quiet_start_timer = asyncio.create_task(self._end_quiet_start_later())
+        watchdog.watch(self.channel_name)
         presence.ensure_sweeper(announce_offline)
         await self._heartbeat()
         self.heartbeat_task = asyncio.create_task(self._heartbeat_forever())
 
+    async def _subscribe(self, user: Any) -> list[dict[str, Any]]:
+        """Join the user's groups and set each room's cursor; the rooms as `hello` lists them."""
+        # Subscribe before reading state, so nothing committed in between is missed.
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        for room_id in await in_thread(room_ids_of_user)(user):
+            await self.channel_layer.group_add(room_group(room_id), self.channel_name)
+            self.cursors[room_id] = 0
+        rooms = await in_thread(rooms_with_state)(user)
+        current = {room["id"]: room["last_seq"] for room in rooms}
+        for room_id in set(self.cursors) - set(current):
+            await self._unsubscribe(room_id, notify=False)  # left in between the two reads
+        for room_id in self.cursors:
+            self.cursors[room_id] = current[room_id]
+        return rooms
+
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
             return
-        if getattr(self, "counted_open", False):
-            metrics.SOCKETS_OPEN.dec()
         logger.info(
             "socket closed: user %s, code %s, after %.0f s",
             self.user.pk,
             code,
             time.monotonic() - self.opened_at,
         )
+        await self._release()
+
+    async def _release(self) -> None:
+        """Leave presence and every group. Once only; the layer may be unreachable."""
+        if self.released:
+            return
+        self.released = True
+        if getattr(self, "counted_open", False):
+            metrics.SOCKETS_OPEN.dec()
+        watchdog.forget(self.channel_name)
+        if hasattr(self, "quiet_start_timer"):
+            self.quiet_start_timer.cancel()
         if hasattr(self, "heartbeat_task"):
             self.heartbeat_task.cancel()
             try:
@@ -142,9 +206,48 @@ class ParleySocket(AsyncWebsocketConsumer):
                     )
             except Exception:
                 logger.exception("presence update on disconnect failed")
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
-        for room_id in list(self.cursors):
-            await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+        try:
+            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+            for room_id in list(self.cursors):
+                await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+        except Exception:
+            logger.exception("leaving the socket's groups failed")
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        if self.closing:
+            return  # the server refuses frames after the close; the client will resume
+        # A client that stops reading makes the send wait, and its live events pile up in this
+        # process meanwhile: past the limit it is closed and catches up when it reconnects.
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(settings.PARLEY_SOCKET_SEND_TIMEOUT):
+                await super().send(text_data, bytes_data, close)
+        except TimeoutError:
+            await self._drop_too_slow("a frame was not taken in time")
+        if time.monotonic() - started > CLIENT_WAIT:
+            self.waited_for_client_at = time.monotonic()
+
+    def _falling_behind(self, sent_at: float) -> bool:
+        """A live event waited here longer than the send timeout, and the client, not this
+        socket's own work (a busy sender's posts), is why: it made a send wait lately."""
+        limit = settings.PARLEY_SOCKET_SEND_TIMEOUT
+        client_slow = time.monotonic() - self.waited_for_client_at < limit
+        return client_slow and time.time() - sent_at > limit
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        self.closing = True
+        await super().close(code, reason)
+
+    async def _drop_too_slow(self, reason: str) -> None:
+        """Close a socket whose client does not keep up (4008) and stop serving it."""
+        logger.warning("socket too slow (%s): user %s, closing", reason, self.user.pk)
+        await self._release()  # nothing more is queued for it from here on
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WAIT):
+                await self.close(code=CLOSE_TOO_SLOW)
+        raise StopConsumer()
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=frames.dumps(frame))
@@ -174,10 +277,21 @@ class ParleySocket(AsyncWebsocketConsumer):
             )
             if command is None:
                 raise FrameError("Unknown frame type.", known=sorted(self.COMMANDS))
+            if self.held is not None and command is not ParleySocket.resume:
+                await self._end_quiet_start()
             await command(self, frame, ref)
+            if self.held is not None:
+                await self._end_quiet_start()  # after the client's resume
         except ParleyError as error:
             await self.send_frame(
                 frames.error_frame(error.code, error.message, ref, **error.details)
+            )
+        except StopConsumer:
+            raise
+        except OUTAGES:
+            logger.warning("socket command failed: database or Redis unavailable", exc_info=True)
+            await self.send_frame(
+                frames.error_frame(Unavailable.code, Unavailable.default_message, ref)
             )
         except Exception:
             logger.exception("socket command failed")
@@ -308,6 +422,8 @@ class ParleySocket(AsyncWebsocketConsumer):
         if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
             return {"error": InvalidInput.code, "message": "A cursor is a seq of 0 or more."}
         self.cursors[room_id] = seq
+        if self.held is not None:
+            self.held.discard(room_id)  # caught up from the client's own cursor here
         replayed, last_seq, gap = await self._catch_up(room_id, limit=settings.PARLEY_REPLAY_MAX)
         metrics.CATCHUP_REPLAYED.inc(replayed)
         result: dict[str, Any] = {"replayed": replayed, "last_seq": last_seq}
@@ -360,11 +476,36 @@ class ParleySocket(AsyncWebsocketConsumer):
 
     # Channel-layer events (published by chat.realtime.publish)
 
+    async def _end_quiet_start(self) -> None:
+        """Deliver what was held back since `hello`, from the database, in seq order."""
+        held, self.held = self.held or set(), None
+        for room_id in held:
+            if room_id in self.cursors:
+                await self._catch_up(room_id)
+
+    async def _end_quiet_start_later(self) -> None:
+        """Wake this socket's own handler loop when the grace is over (quiet_start_over)."""
+        await asyncio.sleep(settings.PARLEY_RESUME_GRACE)
+        try:
+            await self.channel_layer.send(self.channel_name, {"type": "quiet.start.over"})
+        except Exception:
+            logger.warning("channel layer unreachable: the quiet start ends with the next event")
+
+    async def quiet_start_over(self, event: dict[str, Any]) -> None:
+        if self.held is not None:
+            await self._end_quiet_start()
+
     async def message_new(self, event: dict[str, Any]) -> None:
         room_id, seq = event["room"], event["seq"]
         cursor = self.cursors.get(room_id)
         if cursor is None or seq <= cursor:
             return
+        if self.held is not None:
+            if time.monotonic() - self.hello_at < settings.PARLEY_RESUME_GRACE:
+                self.held.add(room_id)
+                return
+            await self._end_quiet_start()  # the grace is over; its wake-up may come later
+            return await self.message_new(event)
         if seq == cursor + 1:
             self.cursors[room_id] = seq
             await self.send(text_data=event["text"])
@@ -398,6 +539,13 @@ class ParleySocket(AsyncWebsocketConsumer):
 
     async def room_unsubscribe(self, event: dict[str, Any]) -> None:
         await self._unsubscribe(event["room"])
+
+    async def layer_recovered(self, event: dict[str, Any]) -> None:
+        """The channel layer reconnected (chat/realtime/watchdog.py): entries published while
+        it was away never arrive live, so read every room's from the database."""
+        self.held = None  # everything is read from the database now
+        for room_id in list(self.cursors):
+            await self._catch_up(room_id)
 
     async def presence_changed(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["text"])

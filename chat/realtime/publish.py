@@ -28,12 +28,17 @@ def _send(group: str, event: dict[str, Any]) -> None:
         return
     # Wall-clock, as the receiving socket may be in another process: fan-out latency.
     event["sent_at"] = time.time()
-    try:
-        async_to_sync(layer.group_send)(group, event)
-    except Exception:
-        # The write is committed; members get it through catch-up when the layer is back.
-        metrics.LAYER_ERRORS.inc()
-        logger.exception("channel layer send to %s failed", group)
+    # Twice: after Redis restarts, the first send on a pooled connection fails and a fresh one
+    # works. Sockets drop the copy if both went through.
+    for attempt in (1, 2):
+        try:
+            async_to_sync(layer.group_send)(group, event)
+            return
+        except Exception:
+            # The write is committed; members get it through catch-up when the layer is back
+            # (chat/realtime/watchdog.py).
+            metrics.LAYER_ERRORS.inc()
+            logger.exception("channel layer send to %s failed (attempt %d)", group, attempt)
 
 
 def _on_commit(group: str, event: dict[str, Any]) -> None:

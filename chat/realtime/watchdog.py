@@ -1,0 +1,92 @@
+"""Catch-up after the channel layer's connection to Redis comes back.
+
+channels_redis' pub/sub layer subscribes again by itself when its connection to Redis is
+restored (redis-py's reconnect), but what was published while it was away is gone for good,
+and a socket notices a missed entry only when a later entry of the same room arrives. So each
+process watches its pub/sub connections and, after one reconnects, sends each of its sockets a
+`layer.recovered` event: the socket then reads every room's missed entries from the database.
+"""
+
+import asyncio
+import logging
+import weakref
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# How often new pub/sub connections (a flushed or new layer) are looked for.
+LOOK_INTERVAL = 1.0
+
+
+class _Watchdog:
+    def __init__(self) -> None:
+        self.sockets: set[str] = set()  # channel names of this loop's open sockets
+        self.reconnected = asyncio.Event()
+        self.watched: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.task: asyncio.Task | None = None
+
+    def on_connect(self, connection: Any) -> None:
+        # redis-py calls this on every reconnect of a watched connection, after the layer's
+        # own callback has subscribed again; it keeps a weak reference to this bound method.
+        self.reconnected.set()
+
+    def watch_connections(self) -> None:
+        layer = get_channel_layer()
+        if not hasattr(layer, "_get_layer"):
+            return  # not the pub/sub layer: nothing to watch
+        for shard in getattr(layer._get_layer(), "_shards", []):
+            connection = getattr(getattr(shard, "_pubsub", None), "connection", None)
+            if connection is not None and connection not in self.watched:
+                connection.register_connect_callback(self.on_connect)
+                self.watched.add(connection)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                self.watch_connections()
+            except Exception:
+                logger.exception("watchdog: could not look at the channel layer's connections")
+            try:
+                await asyncio.wait_for(self.reconnected.wait(), LOOK_INTERVAL)
+            except TimeoutError:
+                continue
+            self.reconnected.clear()
+            logger.warning("channel layer reconnected: %d sockets catch up", len(self.sockets))
+            layer = get_channel_layer()
+            for channel_name in list(self.sockets):
+                try:
+                    await layer.send(channel_name, {"type": "layer.recovered"})
+                except Exception:
+                    # Down again: its next reconnect starts another round.
+                    logger.exception("watchdog: could not reach socket %s", channel_name)
+
+
+_watchdogs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _for_this_loop() -> _Watchdog:
+    loop = asyncio.get_running_loop()
+    if loop not in _watchdogs:
+        _watchdogs[loop] = _Watchdog()
+    return _watchdogs[loop]
+
+
+def watch(channel_name: str) -> None:
+    """A socket opened: tell it when the layer reconnects (only with REDIS_URL)."""
+    if not settings.REDIS_URL:
+        return
+    watchdog = _for_this_loop()
+    watchdog.sockets.add(channel_name)
+    if watchdog.task is None or watchdog.task.done():
+        watchdog.task = asyncio.get_running_loop().create_task(watchdog.run())
+
+
+def forget(channel_name: str) -> None:
+    watchdog = _watchdogs.get(asyncio.get_running_loop())
+    if watchdog is not None:
+        watchdog.sockets.discard(channel_name)
