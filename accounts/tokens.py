@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import AccessToken, User
 from chat.errors import InvalidInput, TokenNotFound
+from chat.realtime import publish
 
 PREFIX = "parley"
 MAX_TOKENS_PER_USER = 50
@@ -65,7 +66,7 @@ def token_create(
 
 
 def token_revoke(user: User, *, token_id: object) -> AccessToken:
-    """Revoke one of the user's tokens; revoking twice is fine."""
+    """Revoke one of the user's tokens, closing the sockets opened with it; twice is fine."""
     if isinstance(token_id, bool) or not isinstance(token_id, int):
         raise TokenNotFound()
     with transaction.atomic():
@@ -75,6 +76,7 @@ def token_revoke(user: User, *, token_id: object) -> AccessToken:
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
+            publish.access_revoked(user.pk, token_id=token.pk)
     return token
 
 
@@ -84,6 +86,12 @@ def tokens_of_user(user: User) -> QuerySet[AccessToken]:
 
 def user_for_token(plain: str) -> User | None:
     """The active user a token belongs to; None if malformed, unknown, revoked or expired."""
+    token = token_for_plain(plain)
+    return None if token is None else token.user
+
+
+def token_for_plain(plain: str) -> AccessToken | None:
+    """The usable token of an active user that `plain` is, with its user; None otherwise."""
     # The secret is URL-safe base64, which may itself contain "_": split off only the prefix
     # and the lookup.
     parts = plain.split("_", 2)
@@ -100,7 +108,12 @@ def user_for_token(plain: str) -> User | None:
     # Recording every use would be a write per request; a minute's precision is enough.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
+
+
+def token_is_usable(token_id: int) -> bool:
+    """Whether a token is neither revoked nor expired."""
+    return AccessToken.objects.filter(_usable(), pk=token_id).exists()
 
 
 def bearer_token(header: str | None) -> str | None:

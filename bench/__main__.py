@@ -5,6 +5,7 @@ was not delivered to a socket that stayed open (or any other problem), 2 when th
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -17,6 +18,19 @@ from bench.plan import FULL, SMOKE
 from bench.runner import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
+# What --only may name; fanout-N is one of the plan's one-room runs (fanout-1000).
+ONLY_CHOICES = (
+    "b2",
+    "b0",
+    "b1",
+    "connect",
+    "fanout-N",
+    "fanout-many",
+    "persist",
+    "slow-readers",
+    "history",
+    "one-process",
+)
 
 
 def default_database_url() -> str:
@@ -31,6 +45,15 @@ def bench_redis_url(database_number: int) -> str:
     presence and rate-limit keys never meet anyone else's."""
     parts = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     return urlunsplit(parts._replace(path=f"/{database_number}"))
+
+
+def parse_rates(text: str) -> dict[str, float]:
+    """'5' (every part) or 'fanout-1000=5,persist=40': the fixed rate of each part ("*": all)."""
+    rates = {}
+    for item in text.split(","):
+        part, _, rate = item.strip().rpartition("=")
+        rates[part or "*"] = float(rate)
+    return rates
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,10 +86,49 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="run the Parley servers from another checkout (a patch under test)",
     )
+    parser.add_argument(
+        "--only",
+        type=lambda text: {part.strip() for part in text.split(",") if part.strip()},
+        default=None,
+        metavar="PARTS",
+        help="run only these parts, comma-separated: " + ", ".join(ONLY_CHOICES) + " (Parley's "
+        "connect is always measured, as the other Parley parts need its sockets)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=parse_rates,
+        default=None,
+        metavar="RATES",
+        help="one step at a fixed offered rate (msg/s) instead of a capacity search, for "
+        "profiling a server under a steady load: '5' for every part, or per part, "
+        "'fanout-1000=5,persist=40'",
+    )
+    parser.add_argument(
+        "--step-seconds",
+        type=float,
+        default=None,
+        help="how long each step offers its rate (default: the plan's, 3 s for the full sweep)",
+    )
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
+    if args.only is not None:
+        unknown = {
+            part
+            for part in args.only
+            if not any(
+                part == choice or (choice.endswith("N") and part.startswith(choice[:-1]))
+                for choice in ONLY_CHOICES
+            )
+        }
+        if unknown:
+            parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
+    if args.step_seconds is not None:
+        plan = dataclasses.replace(plan, step_seconds=args.step_seconds)
+    if args.rate is not None and "*" in args.rate:
+        plan = dataclasses.replace(plan, fixed_rate=args.rate["*"])
     out_dir = args.out or ROOT / "bench" / "results"
-    docs = (not args.smoke) if args.docs is None else args.docs
+    # A partial run never rewrites the published results.
+    docs = (not args.smoke and args.only is None) if args.docs is None else args.docs
     if args.command == "report":
         results = json.loads((out_dir / "latest.json").read_text())
         report.write(results, out_dir, docs=docs)
@@ -83,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=out_dir,
         parley_settings=args.parley_settings,
         parley_root=args.parley_root,
+        only=args.only,
+        rates=args.rate,
     )
     try:
         results = runner.run()

@@ -272,7 +272,11 @@ class Stepper:
         )
 
     def capacity(
-        self, target: Target, servers: procs.ServerSet, start_rate: float
+        self,
+        target: Target,
+        servers: procs.ServerSet,
+        start_rate: float,
+        fixed_rate: float | None = None,
     ) -> dict[str, Any]:
         """Ramp the offered rate until a step fails, bisect, then measure 25/50/75%."""
         steps: list[dict[str, Any]] = []
@@ -295,8 +299,9 @@ class Stepper:
                 limit = "client" if result["invalid"] else "server"
             return False
 
-        if self.plan.fixed_rate is not None:
-            attempt(self.plan.fixed_rate)
+        fixed_rate = fixed_rate if fixed_rate is not None else self.plan.fixed_rate
+        if fixed_rate is not None:
+            attempt(fixed_rate)
             return self._summary(target, steps, best, failed, limit, {})
         rate = start_rate
         for _ in range(self.plan.max_steps):

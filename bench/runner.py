@@ -33,8 +33,12 @@ class Runner:
         out_dir: Path,
         parley_settings: str = "config.settings",
         parley_root: Path | None = None,
+        only: set[str] | None = None,
+        rates: dict[str, float] | None = None,
     ) -> None:
         self.plan = plan
+        self.only = only
+        self.rates = rates or {}
         self.parley_root = parley_root or procs.ROOT
         self.parley_settings = parley_settings
         self.running: list[procs.ServerSet] = []
@@ -61,6 +65,8 @@ class Runner:
                 "message_body_bytes": 100,
                 "parley_settings": parley_settings,
                 "parley_root": str(parley_root or procs.ROOT),
+                "only": sorted(only) if only is not None else None,
+                "fixed_rates": rates,
             },
             "b2": {},
             "fanout": [],
@@ -95,6 +101,8 @@ class Runner:
             "PARLEY_WRITE_BURST": limit,
             "PARLEY_SOCKET_FRAME_RATE": limit,
             "PARLEY_SOCKET_FRAME_BURST": limit,
+            "PARLEY_HANDSHAKES_PER_MINUTE": limit,
+            "PARLEY_SOCKETS_PER_USER": limit,
             "DJANGO_SETTINGS_MODULE": self.parley_settings,
             "PARLEY_METRICS_TOKEN": self.metrics_token,
         }
@@ -143,8 +151,32 @@ class Runner:
             deadline=time.monotonic() + plan.budget_seconds,
         )
         context = scenarios.Context(self, data)
+        if self.wants("b2"):
+            self._b2_insert()
+        end = time.monotonic() + plan.budget_seconds
+        # Each phase may only use the time the later ones do not need, so that a slow machine
+        # shortens every phase instead of dropping the last.
+        reserve = {"b0": 0.62, "b1": 0.5, "parley2": 0.12, "parley1": 0.0}
+        for kind in ("b0", "b1"):
+            self.stepper.deadline = end - reserve[kind] * plan.budget_seconds
+            if self.wants(kind):
+                scenarios.baseline(context, kind)
+        self.stepper.deadline = end - reserve["parley2"] * plan.budget_seconds
+        scenarios.parley_two_processes(context)
+        if plan.one_process and self.wants("one-process"):
+            self.stepper.deadline = end
+            scenarios.parley_one_process(context)
+        self.results["silent_loss"] = self.stepper.silent_loss
+        self.save()
+
+    def wants(self, part: str) -> bool:
+        """Whether `--only` (when given) names this part of the sweep."""
+        return self.only is None or part in self.only
+
+    def _b2_insert(self) -> None:
+        plan = self.plan
         self.progress.say("B2: bare PostgreSQL inserts", keep=True)
-        self.results["b2"]["insert"] = self.client.call(
+        self.results["b2"]["insert"] = self.client.call(  # type: ignore[union-attr]
             {
                 "cmd": "b2_insert",
                 "dsn": self.database.url,
@@ -153,20 +185,6 @@ class Runner:
             },
             timeout=plan.b2_seconds + 60,
         )
-        end = time.monotonic() + plan.budget_seconds
-        # Each phase may only use the time the later ones do not need, so that a slow machine
-        # shortens every phase instead of dropping the last.
-        reserve = {"b0": 0.62, "b1": 0.5, "parley2": 0.12, "parley1": 0.0}
-        for kind in ("b0", "b1"):
-            self.stepper.deadline = end - reserve[kind] * plan.budget_seconds
-            scenarios.baseline(context, kind)
-        self.stepper.deadline = end - reserve["parley2"] * plan.budget_seconds
-        scenarios.parley_two_processes(context)
-        if plan.one_process:
-            self.stepper.deadline = end
-            scenarios.parley_one_process(context)
-        self.results["silent_loss"] = self.stepper.silent_loss
-        self.save()
 
     def save(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)

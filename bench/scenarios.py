@@ -56,6 +56,9 @@ class Context:
         room = self.data["rooms"][name]
         return room["public_id"], room["pk"]
 
+    def wants(self, part: str) -> bool:
+        return self.runner.wants(part)
+
     def problem(self, text: str) -> None:
         self.results["problems"].append(text)
         self.runner.progress.say(f"PROBLEM: {text}", keep=True)
@@ -95,7 +98,10 @@ class Context:
     def capacity(self, target: Target, servers: procs.ServerSet, processes: int) -> dict[str, Any]:
         start = self.seed[target.kind] * 0.5 / target.fanout
         settled = self.client.call({"cmd": "quiet", "seconds": 1.0, "limit": 120.0}, timeout=150)
-        result = self.stepper.capacity(target, servers, start)
+        part = f"fanout-{target.label[2:]}" if target.label.startswith("N=") else "fanout-many"
+        result = self.stepper.capacity(
+            target, servers, start, fixed_rate=self.runner.rates.get(part)
+        )
         result["settled_before"] = settled
         result["processes"] = processes
         if result["capacity_deliveries"]:
@@ -267,20 +273,32 @@ def parley_two_processes(ctx: Context) -> None:
     try:
         _connect_users_of_plan(ctx, servers, 2)
         for sockets in plan.single_room:
-            if sockets <= plan.users and not ctx.skip_if_over_budget(f"parley N={sockets}"):
+            if (
+                sockets <= plan.users
+                and ctx.wants(f"fanout-{sockets}")
+                and not ctx.skip_if_over_budget(f"parley N={sockets}")
+            ):
                 ctx.capacity(parley_one_room(ctx, sockets), servers, processes=2)
-        if plan.multi_rooms and not ctx.skip_if_over_budget("parley many rooms"):
+        if (
+            plan.multi_rooms
+            and ctx.wants("fanout-many")
+            and not ctx.skip_if_over_budget("parley many rooms")
+        ):
             ctx.capacity(parley_many_rooms(ctx), servers, processes=2)
-        if not ctx.skip_if_over_budget("parley persistence"):
+        if ctx.wants("persist") and not ctx.skip_if_over_budget("parley persistence"):
             persistence(ctx, servers)
-        if not ctx.skip_if_over_budget("parley slow readers"):
+        if ctx.wants("slow-readers") and not ctx.skip_if_over_budget("parley slow readers"):
             slow_readers(ctx, servers)
         largest = max(plan.single_room)
-        if largest > plan.users and not ctx.skip_if_over_budget(f"parley N={largest}"):
+        if (
+            largest > plan.users
+            and ctx.wants(f"fanout-{largest}")
+            and not ctx.skip_if_over_budget(f"parley N={largest}")
+        ):
             extra = [number % plan.users for number in range(largest - plan.users)]
             _measure_connect(ctx, servers, extra, "more sockets of users already online", 2)
             ctx.capacity(parley_one_room(ctx, largest), servers, processes=2)
-        if not ctx.skip_if_over_budget("history"):
+        if ctx.wants("history") and not ctx.skip_if_over_budget("history"):
             history(ctx, servers)
     finally:
         servers.stop()
@@ -308,7 +326,9 @@ def persistence(ctx: Context, servers: procs.ServerSet) -> None:
         pks[public_id] = pk
         senders[public_id] = [ctx.user_sockets[number][0]]
     target = Target("parley", f"persist x{len(rooms)}", 1, rooms, senders, pks)
-    result = ctx.stepper.capacity(target, servers, start_rate=100.0)
+    result = ctx.stepper.capacity(
+        target, servers, start_rate=100.0, fixed_rate=ctx.runner.rates.get("persist")
+    )
     result["processes"] = 2
     ctx.results["persist"] = result
     ctx.runner.save()

@@ -14,12 +14,14 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.consumers.auth import TokenOrSessionAuth  # noqa: E402
+from chat.consumers.limits import HandshakeRateLimit  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Session sockets are checked against ALLOWED_HOSTS (Origin); token sockets need none.
-        "websocket": TokenOrSessionAuth(URLRouter(websocket_urlpatterns)),
+        # Handshakes are counted per address before any login is looked up. Session sockets
+        # are checked against ALLOWED_HOSTS (Origin); token sockets need none.
+        "websocket": HandshakeRateLimit(TokenOrSessionAuth(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -129,6 +129,25 @@ DATABASES = {
         conn_max_age=0,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Database work runs on worker threads, and Channels closes the thread's connection before
+    # and after each call: without a pool every call opened a new PostgreSQL connection (a
+    # backend fork, authentication, ~4 ms of CPU), several per post and per socket connect.
+    # The pool keeps them open per process and "closing" returns one to it. Size: the threads
+    # that can hold one at once, that is asyncio's default executor (in_thread, readiness;
+    # cores + 4 threads), Channels' and Django's thread-sensitive threads (token and session
+    # auth, sync views), with room for a few requests at once. The wait is short so that an
+    # unreachable database fails a call (and /readyz, within its 2 s) with OperationalError
+    # rather than queueing (docs/reliability.md);
+    # each connection is checked as it is handed out (CONN_HEALTH_CHECKS: one empty round
+    # trip), so one that PostgreSQL or the network dropped while it sat in the pool is
+    # replaced, not used.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("PARLEY_DB_POOL_MIN", 2),
+        "max_size": env_int("PARLEY_DB_POOL_MAX", 10),
+        "timeout": env_float("PARLEY_DB_POOL_TIMEOUT", 1.5),
+    }
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock when a transaction starts, so concurrent writers queue
     # on the busy timeout instead of failing with "database is locked" mid-transaction.
@@ -157,10 +176,16 @@ if REDIS_URL:
         }
     }
 else:
+    # This layer forgets a group membership PARLEY_GROUP_EXPIRY seconds after it was added
+    # (Channels' default, a day); sockets renew theirs with every heartbeat. The pub/sub layer
+    # above has no expiry: a subscription lasts as long as the socket.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000},
+            "CONFIG": {
+                "capacity": 1000,
+                "group_expiry": env_int("PARLEY_GROUP_EXPIRY", 86400),
+            },
         }
     }
 
@@ -223,6 +248,9 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # uvicorn's own logger: a client's malformed frame is a warning, not a server error.
+    "filters": {"client_faults": {"()": "ops.logs.ClientFaultsAreWarnings"}},
+    "loggers": {"uvicorn.error": {"filters": ["client_faults"]}},
 }
 
 # Chat limits.
@@ -236,6 +264,11 @@ PARLEY_RATELIMIT_PREFIX = "parley:rl"
 PARLEY_FRAME_MAX_BYTES = env_int("PARLEY_FRAME_MAX_BYTES", 64 * 1024)
 PARLEY_SOCKET_FRAME_RATE = env_float("PARLEY_SOCKET_FRAME_RATE", 50)
 PARLEY_SOCKET_FRAME_BURST = env_int("PARLEY_SOCKET_FRAME_BURST", 100)
+# Open sockets per user, across processes (4009), and handshakes per client address per minute
+# (4029); 0 turns a limit off. A tab reconnecting with the web UI's backoff makes at most 16
+# handshakes in its first minute of failures and 12 a minute after: five tabs stay inside 60.
+PARLEY_SOCKETS_PER_USER = env_int("PARLEY_SOCKETS_PER_USER", 20)
+PARLEY_HANDSHAKES_PER_MINUTE = env_int("PARLEY_HANDSHAKES_PER_MINUTE", 60)
 PARLEY_REPLAY_MAX = env_int("PARLEY_REPLAY_MAX", 1000)
 # Seconds a socket may take to accept a frame, and live events may wait for it, before it is
 # closed with 4008 (docs/reliability.md: a client that stops reading).

@@ -7,7 +7,10 @@ from prometheus_client import Counter, Gauge, Histogram
 
 SOCKETS_OPEN = Gauge("parley_sockets_open", "Authenticated sockets open on this process.")
 SOCKETS_REFUSED = Counter(
-    "parley_sockets_refused_total", "Socket handshakes refused, by reason.", ["reason"]
+    "parley_sockets_refused_total",
+    "Socket handshakes refused, by reason: origin, unauthenticated, sockets_per_user (4009), "
+    "handshake_rate (4029).",
+    ["reason"],
 )
 MESSAGES_POSTED = Counter("parley_messages_posted_total", "Messages committed by this process.")
 DELIVERIES = Counter(

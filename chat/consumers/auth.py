@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 
-from accounts.tokens import bearer_token, user_for_token
+from accounts.tokens import bearer_token, token_for_plain
 from chat.errors import InvalidInput
 from ops import metrics
 
@@ -50,5 +50,9 @@ class TokenOrSessionAuth:
             plain = bearer_token(header.decode("latin-1"))
         except InvalidInput:
             plain = None
-        user = await database_sync_to_async(user_for_token)(plain) if plain else None
-        return await self.app({**scope, "user": user or AnonymousUser()}, receive, send)
+        token = await database_sync_to_async(token_for_plain)(plain) if plain else None
+        if token is None:
+            return await self.app({**scope, "user": AnonymousUser()}, receive, send)
+        # The socket closes when this token is revoked or expires.
+        identity = {"user": token.user, "token_id": token.pk, "token_expires_at": token.expires_at}
+        return await self.app({**scope, **identity}, receive, send)

@@ -22,6 +22,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,7 +31,10 @@ from channels.db import DatabaseSyncToAsync
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
 
+from accounts.revocation import access_is_current, session_fingerprint
 from chat.consumers.fields import (
     MAX_SEQ,
     FrameError,
@@ -41,6 +45,7 @@ from chat.consumers.fields import (
     ref_of,
     text_field,
 )
+from chat.consumers.loop import OneReaderPerSource
 from chat.errors import (
     OUTAGES,
     InvalidInput,
@@ -72,26 +77,45 @@ CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FRAME_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013  # the database or Redis failed while opening or catching up
 CLOSE_TOO_SLOW = 4008  # the client did not take its frames in time
+CLOSE_ACCESS_REVOKED = 4003  # logged out, token revoked or account deactivated while open
+CLOSE_TOO_MANY_SOCKETS = 4009  # the user has PARLEY_SOCKETS_PER_USER sockets open already
 # How long a socket dropped for being slow may take to accept its close frame.
 CLOSE_WAIT = 10.0
+# Seconds an entry that arrived past a gap waits for the missing ones before they are read
+# from the database.
+GAP_WAIT = 0.25
 # A send that takes longer than this waited for the client to read (a free one takes
 # microseconds).
 CLIENT_WAIT = 0.05
+# Wake-ups of sockets holding entries past a gap, kept referenced until they are sent.
+_WAKE_UPS: set[asyncio.Future[None]] = set()
 
 
 def in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """Run ORM work in the thread pool, in parallel with other sockets' work.
 
     Channels' default runs all database work of a process on one thread; every call here is
-    self-contained (its own transaction), so it does not need that.
+    self-contained (its own transaction), so it does not need that. The connection goes back to
+    the pool at the end of the call, from inside it: Channels' own close after the call runs
+    outside the call's context and was seen to miss the call's connection (asgiref 3.13), so a
+    thread kept it, and one that ended took a pooled connection with it.
     """
-    return DatabaseSyncToAsync(function, thread_sensitive=False)
+
+    def returning_the_connection(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return DatabaseSyncToAsync(returning_the_connection, thread_sensitive=False)
 
 
-class ParleySocket(AsyncWebsocketConsumer):
+class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.held: set[str] | None = None  # rooms with entries held back until the first frame
+        # Live entries that arrived past a gap, by room and seq, until the missing ones come.
+        self.early: dict[str, dict[int, str]] = {}
         self.closing = False
         self.released = False
         self.waited_for_client_at = -math.inf
@@ -128,12 +152,41 @@ class ParleySocket(AsyncWebsocketConsumer):
         self.frame_allowance = LocalBucket(
             rate=settings.PARLEY_SOCKET_FRAME_RATE, burst=settings.PARLEY_SOCKET_FRAME_BURST
         )
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        # What an access.revoked event names when it is this socket's login that ended.
+        self.session = session_fingerprint(session_key) if session_key else None
+        self.token_id = self.scope.get("token_id")
         await self.accept()
         try:
+            came_online = await presence.store().claim(
+                user.pk, self.channel_name, limit=settings.PARLEY_SOCKETS_PER_USER
+            )
+            self.claimed = True
             rooms = await self._subscribe(user)
+            # A logout between the handshake's check and joining the user's group went unheard.
+            current = await in_thread(access_is_current)(
+                user.pk, session_key=session_key, token_id=self.token_id
+            )
+        except presence.TooManySockets:
+            metrics.SOCKETS_REFUSED.labels(reason="sockets_per_user").inc()
+            logger.info(
+                "socket refused: user %s has %d sockets open (close %s)",
+                user.pk,
+                settings.PARLEY_SOCKETS_PER_USER,
+                CLOSE_TOO_MANY_SOCKETS,
+            )
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
         except OUTAGES:
             logger.warning("socket closed: database or Redis unavailable", exc_info=True)
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
+        if not current:
+            metrics.SOCKETS_REFUSED.labels(reason="unauthenticated").inc()
+            logger.info(
+                "socket refused: login ended while connecting (close %s)", CLOSE_UNAUTHENTICATED
+            )
+            await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.typing_sent: dict[str, float] = {}
         await self.send_frame(
@@ -158,7 +211,12 @@ class ParleySocket(AsyncWebsocketConsumer):
             self.quiet_start_timer = asyncio.create_task(self._end_quiet_start_later())
         watchdog.watch(self.channel_name)
         presence.ensure_sweeper(announce_offline)
-        await self._heartbeat()
+        if came_online:
+            await publish.presence_changed(frames.user_data(user), list(self.cursors), online=True)
+        if self.scope.get("token_expires_at") is not None:
+            self.expiry_timer = asyncio.create_task(
+                self._close_when_token_expires(self.scope["token_expires_at"])
+            )
         self.heartbeat_task = asyncio.create_task(self._heartbeat_forever())
 
     async def _subscribe(self, user: Any) -> list[dict[str, Any]]:
@@ -199,6 +257,9 @@ class ParleySocket(AsyncWebsocketConsumer):
             self.quiet_start_timer.cancel()
         if hasattr(self, "heartbeat_task"):
             self.heartbeat_task.cancel()
+        if hasattr(self, "expiry_timer"):
+            self.expiry_timer.cancel()
+        if getattr(self, "claimed", False):
             try:
                 if await presence.store().leave(self.user.pk, self.channel_name):
                     await publish.presence_changed(
@@ -470,6 +531,7 @@ class ParleySocket(AsyncWebsocketConsumer):
         """Stop receiving a room's events; tell the client unless it is told otherwise."""
         if self.cursors.pop(room_id, None) is None:
             return
+        self.early.pop(room_id, None)
         await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
         if notify:
             await self.send_frame({"type": "room.left", "room": room_id})
@@ -507,17 +569,64 @@ class ParleySocket(AsyncWebsocketConsumer):
             await self._end_quiet_start()  # the grace is over; its wake-up may come later
             return await self.message_new(event)
         if seq == cursor + 1:
-            self.cursors[room_id] = seq
-            await self.send(text_data=event["text"])
-            metrics.DELIVERIES.inc()
-            if "sent_at" in event:
-                metrics.FANOUT_LATENCY.observe(max(0.0, time.time() - event["sent_at"]))
+            await self._forward(room_id, seq, event["text"], event.get("sent_at"))
+            if room_id in self.early:
+                await self._forward_early(room_id)
             return
-        metrics.GAP_FILLS.inc()
-        await self._catch_up(room_id)
+        # Entries committed one after another are published from different threads and
+        # processes, so they may arrive out of order: hold this one for the missing ones rather
+        # than read the database at once (a read per socket in the room, which at high rates
+        # snowballed), and read it only if they do not come within GAP_WAIT.
+        early = self.early.setdefault(room_id, {})
+        if not early:
+            asyncio.get_running_loop().call_later(GAP_WAIT, self._wake_for_gap, room_id, early)
+        early[seq] = event["text"]
+
+    async def _forward(self, room_id: str, seq: int, text: str, sent_at: float | None) -> None:
+        self.cursors[room_id] = seq
+        await self.send(text_data=text)
+        metrics.DELIVERIES.inc()
+        if sent_at is not None:
+            metrics.FANOUT_LATENCY.observe(max(0.0, time.time() - sent_at))
+
+    async def _forward_early(self, room_id: str) -> None:
+        """Send the held entries of a room that are next now, in seq order."""
+        early = self.early[room_id]
+        while room_id in self.cursors:
+            cursor = self.cursors[room_id]
+            for seq in [seq for seq in early if seq <= cursor]:
+                del early[seq]  # delivered meanwhile by a catch-up
+            text = early.pop(cursor + 1, None)
+            if text is None:
+                break
+            await self._forward(room_id, cursor + 1, text, None)
+        if not early:
+            self.early.pop(room_id, None)
+
+    def _wake_for_gap(self, room_id: str, early: dict[int, str]) -> None:
+        """GAP_WAIT after a gap opened: if it is still open, have the handler loop fill it."""
+        if self.early.get(room_id) is early and not self.released:
+            waking = asyncio.ensure_future(self._send_gap_fill(room_id))
+            _WAKE_UPS.add(waking)
+            waking.add_done_callback(_WAKE_UPS.discard)
+
+    async def _send_gap_fill(self, room_id: str) -> None:
+        try:
+            await self.channel_layer.send(self.channel_name, {"type": "gap.fill", "room": room_id})
+        except Exception:
+            # Entries held meanwhile are read when the layer is back (layer_recovered).
+            logger.warning("channel layer unreachable: a gap is filled when it is back")
+
+    async def gap_fill(self, event: dict[str, Any]) -> None:
+        room_id = event["room"]
+        held = self.early.pop(room_id, None)  # the database has these too
+        if held and room_id in self.cursors and max(held) > self.cursors[room_id]:
+            metrics.GAP_FILLS.inc()
+            await self._catch_up(room_id)
 
     async def message_edited(self, event: dict[str, Any]) -> None:
         # An entry this socket has not delivered yet will arrive, as it now is, via catch-up.
+        self.early.get(event["room"], {}).pop(event["seq"], None)
         if self.cursors.get(event["room"], 0) >= event["seq"]:
             await self.send(text_data=event["text"])
 
@@ -540,10 +649,45 @@ class ParleySocket(AsyncWebsocketConsumer):
     async def room_unsubscribe(self, event: dict[str, Any]) -> None:
         await self._unsubscribe(event["room"])
 
+    async def _close_when_token_expires(self, expires_at: datetime) -> None:
+        """Revoke this socket's own access when its token expires, through its handler loop."""
+        await asyncio.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()))
+        event = {"type": "access.revoked", "session": None, "token": self.token_id}
+        try:
+            await self.channel_layer.send(self.channel_name, event)
+        except Exception:
+            logger.exception("could not close socket %s at its token's expiry", self.channel_name)
+
+    async def access_revoked(self, event: dict[str, Any]) -> None:
+        """A login of this user ended (accounts.revocation): close if it is this socket's."""
+        if event["session"] is not None and event["session"] != self.session:
+            return  # another session of the same user logged out
+        if event["token"] is not None and event["token"] != self.token_id:
+            return
+        logger.info("socket closed: access revoked, user %s", self.user.pk)
+        await self._release()  # nothing more reaches it from here on
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WAIT):
+                await self.close(code=CLOSE_ACCESS_REVOKED)
+        raise StopConsumer()
+
+    async def groups_renew(self, event: dict[str, Any]) -> None:
+        """Add this socket to its groups again, before the layer's group expiry forgets it.
+
+        Runs here, between the socket's other events, so that it cannot re-add a room that a
+        `room.leave` is taking away.
+        """
+        if self.released:
+            return
+        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        for room_id in list(self.cursors):
+            await self.channel_layer.group_add(room_group(room_id), self.channel_name)
+
     async def layer_recovered(self, event: dict[str, Any]) -> None:
         """The channel layer reconnected (chat/realtime/watchdog.py): entries published while
         it was away never arrive live, so read every room's from the database."""
         self.held = None  # everything is read from the database now
+        self.early.clear()
         for room_id in list(self.cursors):
             await self._catch_up(room_id)
 
@@ -566,9 +710,21 @@ class ParleySocket(AsyncWebsocketConsumer):
             logger.exception("presence heartbeat failed")
 
     async def _heartbeat_forever(self) -> None:
+        interval = presence.ttl_seconds() / 3
+        # Channels' in-memory layer (and RedisChannelLayer) silently drop a group membership
+        # that is older than their group expiry: the socket would stay open and hear nothing
+        # more. The pub/sub layer has no such attribute and keeps subscriptions for good.
+        group_expiry = getattr(self.channel_layer, "group_expiry", None)
+        if group_expiry:
+            interval = min(interval, group_expiry / 3)
         while True:
-            await asyncio.sleep(presence.ttl_seconds() / 3)
+            await asyncio.sleep(interval)
             await self._heartbeat()
+            if group_expiry:
+                try:
+                    await self.channel_layer.send(self.channel_name, {"type": "groups.renew"})
+                except Exception:
+                    logger.exception("could not schedule the renewal of the socket's groups")
 
 
 async def announce_offline(user_ids: list[int]) -> None:

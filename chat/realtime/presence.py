@@ -3,6 +3,9 @@
 A user is online while at least one of their sockets has a live entry. Every socket refreshes
 its entry (heartbeat) well within the expiry; a socket whose process died stops refreshing,
 and a sweeper in every process notices the expired users and announces them offline.
+
+The same entries count a user's open sockets for PARLEY_SOCKETS_PER_USER: a new socket claims
+its entry only while the user has fewer, and a dead process's entries age out with the expiry.
 """
 
 import asyncio
@@ -32,6 +35,22 @@ redis.call('PEXPIRE', KEYS[1], ttl * 2)
 if (not before) or tonumber(before) <= now then return 1 end
 return 0
 """
+
+# A touch that first makes sure the user has a free place: ARGV[4] is the most live sockets a
+# user may have (0: no limit). Returns -1 and changes nothing when the user has that many.
+_CLAIM = (
+    """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local limit = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if limit > 0 and redis.call('ZCARD', KEYS[1]) >= limit
+    and not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return -1
+end
+"""
+    + _TOUCH
+)
 
 # Returns 1 when this call took the user's last socket away (exactly one caller sees it).
 _LEAVE = """
@@ -73,7 +92,12 @@ return flags
 """
 
 
+class TooManySockets(Exception):
+    """The user already has as many live sockets as PARLEY_SOCKETS_PER_USER allows."""
+
+
 class PresenceStore(Protocol):
+    async def claim(self, user_id: int, socket_id: str, *, limit: int) -> bool: ...
     async def touch(self, user_id: int, socket_id: str) -> bool: ...
     async def leave(self, user_id: int, socket_id: str) -> bool: ...
     async def sweep(self) -> list[int]: ...
@@ -90,12 +114,22 @@ class RedisPresence:
         self.prefix = prefix
         self.users_key = f"{prefix}:users"
         self._touch = self.redis.register_script(_TOUCH)
+        self._claim = self.redis.register_script(_CLAIM)
         self._leave = self.redis.register_script(_LEAVE)
         self._sweep = self.redis.register_script(_SWEEP)
         self._online = self.redis.register_script(_ONLINE)
 
     def _sockets_key(self, user_id: int) -> str:
         return f"{self.prefix}:sockets:{user_id}"
+
+    async def claim(self, user_id: int, socket_id: str, *, limit: int) -> bool:
+        """A touch for a new socket; raises TooManySockets past `limit` (0: none)."""
+        ttl_ms = int(ttl_seconds() * 1000)
+        keys = [self._sockets_key(user_id), self.users_key]
+        result = await self._claim(keys=keys, args=[socket_id, user_id, ttl_ms, max(limit, 0)])
+        if result == -1:
+            raise TooManySockets()
+        return bool(result)
 
     async def touch(self, user_id: int, socket_id: str) -> bool:
         ttl_ms = int(ttl_seconds() * 1000)
@@ -126,6 +160,12 @@ class LocalPresence:
     def _alive(self, user_id: int, now: float) -> dict[str, float]:
         entries = self.sockets.get(user_id, {})
         return {socket: expiry for socket, expiry in entries.items() if expiry > now}
+
+    async def claim(self, user_id: int, socket_id: str, *, limit: int) -> bool:
+        alive = self._alive(user_id, time.monotonic())
+        if 0 < limit <= len(alive) and socket_id not in alive:
+            raise TooManySockets()
+        return await self.touch(user_id, socket_id)
 
     async def touch(self, user_id: int, socket_id: str) -> bool:
         now = time.monotonic()

@@ -85,6 +85,19 @@ def access_lost(room: Room, user: User) -> None:
     _on_commit(user_group(user.pk), {"type": "room.unsubscribe", "room": str(room.public_id)})
 
 
+def access_revoked(
+    user_id: int, *, session: str | None = None, token_id: int | None = None
+) -> None:
+    """A session ended or a token was revoked: the user's sockets opened with it close.
+
+    `session` is the session's fingerprint (accounts.revocation); with neither it nor
+    `token_id`, every socket of the user closes (the account was deactivated or deleted).
+    """
+    _on_commit(
+        user_group(user_id), {"type": "access.revoked", "session": session, "token": token_id}
+    )
+
+
 def conversation_opened(room: Room, user: User, *, peer: User) -> None:
     """A new direct conversation: the user's sockets subscribe to it at once."""
     own = {"type": "room.joined", "room": frames.room_data(room, peer=peer)}

@@ -47,15 +47,21 @@ def room_for_user(user: User | AnonymousUser, room_id: object, *, lock: bool = F
     room = rooms.filter(public_id=public_id).first()
     if room is None or not user.is_authenticated:
         raise RoomNotFound()
-    is_member = Membership.objects.filter(room=room, user=user).exists()
-    if not can_see_room(user, room, is_member=is_member):
+    membership = Membership.objects.filter(room=room, user=user).first()
+    if not can_see_room(user, room, is_member=membership is not None):
         raise RoomNotFound()
+    # membership_for() right after this gate uses it instead of asking the database again.
+    room.membership_read = (user.pk, membership)
     return room
 
 
 def membership_for(user: User, room: Room) -> Membership:
     """The user's membership of a room they can see, else NotMember."""
-    membership = Membership.objects.filter(room=room, user=user).first()
+    read = getattr(room, "membership_read", None)
+    if read is not None and read[0] == user.pk:
+        membership = read[1]
+    else:
+        membership = Membership.objects.filter(room=room, user=user).first()
     if membership is None:
         raise NotMember()
     return membership

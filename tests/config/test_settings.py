@@ -141,3 +141,45 @@ def test_models_and_migrations_agree() -> None:
     from django.core.management import call_command
 
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+POOL_OF = (
+    "import django, os; "
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); "
+    "django.setup(); "
+    "from django.conf import settings; "
+    "database = settings.DATABASES['default']; "
+    "print('POOL', database.get('OPTIONS', {}).get('pool'), database['CONN_MAX_AGE'])"
+)
+
+
+def pool_setting(**env: str) -> str:
+    environment = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+    environment.update(env)
+    result = subprocess.run(  # noqa: S603 (fixed command: this interpreter and a literal script)
+        [sys.executable, "-c", POOL_OF],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_postgresql_connections_come_from_a_pool_sized_from_the_environment() -> None:
+    output = pool_setting(
+        DATABASE_URL="postgres://parley@db.example.com:5432/parley",
+        PARLEY_DB_POOL_MAX="7",
+        PARLEY_DB_POOL_TIMEOUT="2.5",
+    )
+
+    assert "'max_size': 7" in output
+    assert "'timeout': 2.5" in output
+    assert output.strip().endswith(" 0")  # a pool needs CONN_MAX_AGE 0
+
+
+def test_sqlite_has_no_pool() -> None:
+    assert pool_setting().startswith("POOL None")

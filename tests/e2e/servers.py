@@ -80,6 +80,9 @@ def start_server(tmp_path: Path, *, port: int | None = None, **env: str) -> Serv
         "PARLEY_WRITE_BURST": "100000",
         "PARLEY_SOCKET_FRAME_RATE": "100000",
         "PARLEY_SOCKET_FRAME_BURST": "100000",
+        # Every test client connects from 127.0.0.1, many of them as one user.
+        "PARLEY_HANDSHAKES_PER_MINUTE": "0",
+        "PARLEY_SOCKETS_PER_USER": "0",
         **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
         **env,
     }

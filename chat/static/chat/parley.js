@@ -287,7 +287,8 @@ function connect() {
   socket.addEventListener("message", receive);
   socket.addEventListener("close", (event) => {
     replies.clear();
-    if (event.code === 4001) {
+    // 4001: not logged in; 4003: logged out (or the account closed) while connected.
+    if (event.code === 4001 || event.code === 4003) {
       location.assign(`/accounts/login/?next=${encodeURIComponent(location.pathname)}`);
       return;
     }

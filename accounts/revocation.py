@@ -1,0 +1,66 @@
+"""Ending access reaches open sockets: logging out, deactivating or deleting an account.
+
+A socket checks its login only at the handshake, so whatever ends a login also tells the
+user's sockets (publish.access_revoked, through the user's group, so every process hears it).
+A logout closes the sockets of that session only; deactivation and deletion close them all.
+Revoking a token is a service (accounts.tokens.token_revoke) and publishes there. Bulk
+`QuerySet.update(is_active=False)` sends no signal and so closes nothing.
+"""
+
+import hashlib
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from accounts.models import User
+from accounts.tokens import token_is_usable
+from chat.realtime import publish
+
+
+def session_fingerprint(session_key: str) -> str:
+    """What identifies a session in events: not the key itself, which is a credential."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def access_is_current(user_id: int, *, session_key: str | None, token_id: int | None) -> bool:
+    """Whether the user is active and the session or token a socket was opened with is valid.
+
+    For the moment between the handshake's check and the socket hearing revocations.
+    """
+    if not User.objects.filter(pk=user_id, is_active=True).exists():
+        return False
+    if token_id is not None:
+        return token_is_usable(token_id)
+    if session_key is not None:
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        return store().exists(session_key)
+    return True
+
+
+@receiver(user_logged_out, dispatch_uid="parley_close_session_sockets")
+def _close_sockets_of_session(
+    sender: Any, request: HttpRequest, user: User | None, **kwargs: Any
+) -> None:
+    session_key = request.session.session_key
+    if user is not None and session_key:
+        publish.access_revoked(user.pk, session=session_fingerprint(session_key))
+
+
+@receiver(post_save, sender=User, dispatch_uid="parley_close_sockets_of_inactive_user")
+def _close_sockets_of_inactive_user(
+    sender: Any, instance: User, update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
+    if update_fields is not None and "is_active" not in update_fields:
+        return
+    if not instance.is_active:
+        publish.access_revoked(instance.pk)
+
+
+@receiver(post_delete, sender=User, dispatch_uid="parley_close_sockets_of_deleted_user")
+def _close_sockets_of_deleted_user(sender: Any, instance: User, **kwargs: Any) -> None:
+    publish.access_revoked(instance.pk)
