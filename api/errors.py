@@ -3,6 +3,7 @@
 Domain errors keep the codes the socket uses (chat/errors.py); DRF's own errors get codes here.
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -10,7 +11,9 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from chat.errors import ParleyError, RateLimited, http_status_for
+from chat.errors import OUTAGES, ParleyError, RateLimited, Unavailable, http_status_for
+
+logger = logging.getLogger(__name__)
 
 _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
     (exceptions.NotAuthenticated, "not_authenticated"),
@@ -38,6 +41,13 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
         response = error_response(exc.code, exc.message, http_status_for(exc), exc.details)
         if isinstance(exc, RateLimited):
             response["Retry-After"] = str(max(1, round(exc.retry_after + 0.5)))
+        return response
+    if isinstance(exc, OUTAGES):
+        # Like the socket: the database or Redis is down, not Parley broken; a retry later (with
+        # the same client_id for a post) is safe.
+        logger.warning("API request failed: database or Redis unavailable", exc_info=True)
+        response = error_response(Unavailable.code, Unavailable.default_message, 503)
+        response["Retry-After"] = "5"
         return response
     if isinstance(exc, RequestDataTooBig):
         return error_response(

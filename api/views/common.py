@@ -13,6 +13,7 @@ ERRORS = {
     400: OpenApiResponse(ErrorOut, description="Invalid input"),
     401: OpenApiResponse(ErrorOut, description="Not authenticated"),
     404: OpenApiResponse(ErrorOut, description="Not found (also: not yours to see)"),
+    503: OpenApiResponse(ErrorOut, description="Database or Redis unreachable; retry later"),
 }
 WRITE_ERRORS = {
     **ERRORS,

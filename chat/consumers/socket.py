@@ -116,6 +116,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         self.held: set[str] | None = None  # rooms with entries held back until the first frame
         # Live entries that arrived past a gap, by room and seq, until the missing ones come.
         self.early: dict[str, dict[int, str]] = {}
+        self.gap_opened_at: dict[str, float] = {}
         self.closing = False
         self.released = False
         self.waited_for_client_at = -math.inf
@@ -579,8 +580,12 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         # snowballed), and read it only if they do not come within GAP_WAIT.
         early = self.early.setdefault(room_id, {})
         if not early:
+            self.gap_opened_at[room_id] = time.monotonic()
             asyncio.get_running_loop().call_later(GAP_WAIT, self._wake_for_gap, room_id, early)
         early[seq] = event["text"]
+        if time.monotonic() - self.gap_opened_at[room_id] > 4 * GAP_WAIT:
+            # The wake-up never came (the channel layer refused it): fill the gap here.
+            await self.gap_fill({"room": room_id})
 
     async def _forward(self, room_id: str, seq: int, text: str, sent_at: float | None) -> None:
         self.cursors[room_id] = seq

@@ -4,7 +4,9 @@ import json
 from typing import Any
 
 import pytest
+import redis
 from django.conf import settings
+from django.db import OperationalError
 from django.test import Client
 
 from accounts.models import User
@@ -257,3 +259,20 @@ def test_a_token_write_needs_no_csrf_token(alice: User, room: Room) -> None:
     response = api.post(f"/rooms/{room.public_id}/messages", {"body": "from a bot"})
 
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "outage", [OperationalError("connection refused"), redis.ConnectionError("refused")]
+)
+def test_an_unreachable_database_or_redis_is_unavailable_not_a_server_error(
+    alice: User, room: Room, monkeypatch: pytest.MonkeyPatch, outage: Exception
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise outage
+
+    monkeypatch.setattr("api.views.rooms.rooms_directory", fail)
+    response = as_user(alice).get("/rooms")
+
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "unavailable"
+    assert response["Retry-After"] == "5"

@@ -1,9 +1,12 @@
 """Live entries arriving out of order: held for the missing ones, read only if those never come."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.layers import get_channel_layer
 
+from chat.consumers.socket import GAP_WAIT, ParleySocket
 from chat.realtime import publish
 from chat.services.messages import message_post
 from ops import metrics
@@ -69,4 +72,26 @@ async def test_an_entry_whose_predecessor_never_arrives_is_caught_up_from_the_da
     assert timeline(frames, str(room.public_id)) == [first[1]["seq"], second[1]["seq"]]
     assert gap_fills() == fills + 1
     assert await client.nothing_more()
+    await client.close()
+
+
+async def test_a_gap_whose_wake_up_is_lost_is_filled_when_the_next_entry_comes(
+    alice, bob, room, unsent, monkeypatch
+) -> None:
+    async def refused(self, room_id: str) -> None:
+        pass  # as if the channel layer refused the socket's message to itself
+
+    monkeypatch.setattr(ParleySocket, "_send_gap_fill", refused)
+    client = await SocketClient(bob).connect()
+    first, second, third = await post_unsent(alice, room, ["one", "two", "three"], unsent)
+    layer = get_channel_layer()
+
+    await layer.group_send(*second)  # the first one is lost
+    assert await client.nothing_more()  # held, and its wake-up never comes
+    await asyncio.sleep(4 * GAP_WAIT)
+    await layer.group_send(*third)
+
+    frames = await client.receive_until(lambda f: f.get("message", {}).get("body") == "three")
+    seqs = [event["seq"] for _, event in (first, second, third)]
+    assert timeline(frames, str(room.public_id)) == seqs
     await client.close()

@@ -11,7 +11,7 @@ from tests.faults.cluster import Cluster, people, proxied_database_url, wait_for
 from tests.faults.member import Member
 from tests.faults.proxy import TcpProxy
 from tests.faults.report import scaled
-from tests.faults.timeline import check, last_seqs
+from tests.faults.timeline import assert_caught_up, check
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -70,9 +70,8 @@ async def test_database_down_refuses_posts_clearly_and_recovers_without_restart(
         stop.set()
         await asyncio.wait_for(asyncio.gather(*posting), 60)
         after = replies[came_back:]
-        final = await last_seqs(rooms)
+        await assert_caught_up(members, rooms, timeout=30)
         for member in members:
-            assert await member.wait_caught_up(final, timeout=30), member.name
             await member.close()
     finally:
         cluster.stop()

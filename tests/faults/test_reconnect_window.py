@@ -8,7 +8,7 @@ import pytest
 
 from tests.faults.cluster import Cluster, people
 from tests.faults.report import scaled
-from tests.faults.timeline import check, last_seqs
+from tests.faults.timeline import assert_caught_up, check
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,9 +44,8 @@ async def test_reconnecting_into_a_busy_room_gets_each_missed_entry_once(
             await asyncio.sleep(0.1)
         stop.set()
         await talking
-        final = await last_seqs(rooms)
+        await assert_caught_up(members, rooms, timeout=30)
         for member in members:
-            assert await member.wait_caught_up(final, timeout=30), member.name
             await member.close()
     finally:
         cluster.stop()

@@ -11,7 +11,7 @@ from tests.faults.conftest import needs_redis
 from tests.faults.member import Member
 from tests.faults.proxy import TcpProxy
 from tests.faults.report import scaled
-from tests.faults.timeline import check, last_seqs
+from tests.faults.timeline import assert_caught_up, check, last_seqs
 
 pytestmark = [pytest.mark.django_db(transaction=True), needs_redis]
 
@@ -38,9 +38,7 @@ async def test_redis_restarted_empty_leaves_no_socket_deaf(
         final = await last_seqs(rooms)
         heard = await asyncio.gather(*(m.wait_caught_up(final, RECOVERY) for m in members))
         await _round(members, rooms, sent, "the next message")
-        final = await last_seqs(rooms)
-        for member in members:
-            assert await member.wait_caught_up(final, timeout=RECOVERY), member.name
+        await assert_caught_up(members, rooms, timeout=RECOVERY)
         await _leave(members, keepers)
     finally:
         cluster.stop()
@@ -89,9 +87,7 @@ async def test_redis_down_sends_persist_or_fail_clearly_and_fanout_resumes(
         final = await last_seqs(rooms)
         heard = await asyncio.gather(*(m.wait_caught_up(final, RECOVERY) for m in members))
         await _round(members, rooms, sent, "after")
-        final = await last_seqs(rooms)
-        for member in members:
-            assert await member.wait_caught_up(final, timeout=RECOVERY), member.name
+        await assert_caught_up(members, rooms, timeout=RECOVERY)
         await _leave(members, keepers)
     finally:
         cluster.stop()

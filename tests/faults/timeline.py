@@ -39,6 +39,13 @@ def last_seqs(room_ids: list[str]) -> dict[str, int]:
     return {str(public_id): last_seq for public_id, last_seq in rooms}
 
 
+async def assert_caught_up(members: list[Any], rooms: list[str], *, timeout: float) -> None:
+    """Every member holds each room's timeline up to the room's last seq, within `timeout`."""
+    final = await last_seqs(rooms)
+    for member in members:
+        assert await member.wait_caught_up(final, timeout=timeout), member.name
+
+
 @database_sync_to_async
 def stored_timeline(room_id: str) -> dict[int, dict[str, Any]]:
     rows = Message.objects.filter(room__public_id=room_id).values(
