@@ -146,6 +146,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "min_size": env_int("PARLEY_DB_POOL_MIN", 2),
         "max_size": env_int("PARLEY_DB_POOL_MAX", 10),
         "timeout": env_float("PARLEY_DB_POOL_TIMEOUT", 1.5),
+        # A failed connect is retried with a doubling delay until this many seconds have
+        # passed; then the next call tries afresh. psycopg_pool's default (5 minutes) let the
+        # delay reach 16 s and more during a long outage, and Parley stayed down that long
+        # after PostgreSQL was back.
+        "reconnect_timeout": 3,
     }
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
