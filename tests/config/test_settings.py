@@ -18,6 +18,19 @@ SETUP = (
 PRODUCTION_KEY = "a-long-random-production-key-0123456789-abcdefghijklmnop"
 
 
+def run_script(script: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `script` in a fresh interpreter in the project, with exactly this environment."""
+    return subprocess.run(  # noqa: S603 (fixed command: this interpreter and a literal script)
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def start(**env: str) -> subprocess.CompletedProcess[str]:
     """Import the settings and set Django up with exactly these Parley variables set."""
     environment = {
@@ -26,15 +39,7 @@ def start(**env: str) -> subprocess.CompletedProcess[str]:
         if name not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE"}
     }
     environment.update(env)
-    return subprocess.run(  # noqa: S603 (fixed command: this interpreter and a literal script)
-        [sys.executable, "-c", SETUP],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_script(SETUP, environment)
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], *phrases: str) -> None:
@@ -156,15 +161,7 @@ POOL_OF = (
 def pool_setting(**env: str) -> str:
     environment = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
     environment.update(env)
-    result = subprocess.run(  # noqa: S603 (fixed command: this interpreter and a literal script)
-        [sys.executable, "-c", POOL_OF],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_script(POOL_OF, environment)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -74,14 +74,19 @@ def rss_kib(server: Server) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def readiness(server: Server) -> int:
-    """The HTTP status of /readyz."""
-    request = urllib.request.Request(f"{server.origin}/readyz")  # noqa: S310 - our own server
+def http_status(server: Server, path: str) -> int:
+    """The HTTP status of a plain GET of `path` on the server."""
+    request = urllib.request.Request(f"{server.origin}{path}")  # noqa: S310 - our own server
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def readiness(server: Server) -> int:
+    """The HTTP status of /readyz."""
+    return http_status(server, "/readyz")
 
 
 async def wait_for_readiness(server: Server, status: int, timeout: float) -> bool:

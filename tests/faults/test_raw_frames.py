@@ -12,15 +12,13 @@ big frames, repeated, must not grow the server's memory.
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from tests.e2e.servers import Server
-from tests.faults.cluster import Cluster, people, rss_kib
+from tests.faults.cluster import Cluster, http_status, people, rss_kib
 from tests.faults.raw_socket import RawSocket
 from tests.faults.report import scaled
 from tests.faults.timeline import check, last_seqs
@@ -271,7 +269,7 @@ async def test_hostile_frames_get_their_reply_and_hurt_nobody_else(
             big_at_limit = await attacker.outcome(text(padded_ping(FRAME_MAX)))
             if (outcome, big_at_limit) != ("close 1009", "pong"):
                 unexpected[f"big frames, round {n}"] = ("close 1009, pong", outcome + big_at_limit)
-        http = await asyncio.to_thread(_plain_get, server)
+        http = await asyncio.to_thread(http_status, server, "/ws/")  # no upgrade
         stop.set()
         await talking
         final = await last_seqs(rooms)
@@ -305,13 +303,3 @@ async def test_hostile_frames_get_their_reply_and_hurt_nobody_else(
     assert not figures.problems(), figures
     assert figures.acked == figures.persisted == figures.sent
     assert growth < MEMORY_GROWTH_MAX_KIB, growth
-
-
-def _plain_get(server: Server) -> int:
-    """The status of a plain HTTP GET of the socket's path (no upgrade)."""
-    request = urllib.request.Request(f"{server.origin}/ws/")  # noqa: S310 - our own server
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
