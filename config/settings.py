@@ -283,6 +283,9 @@ PARLEY_RESUME_GRACE = env_float("PARLEY_RESUME_GRACE", 1)
 # Presence and typing (docs/protocol.md).
 PARLEY_PRESENCE_TTL = env_float("PARLEY_PRESENCE_TTL", 30)  # seconds without a heartbeat
 PARLEY_PRESENCE_PREFIX = "parley:presence"
+# Presence changes wait up to this many seconds and go out together, one frame per room
+# (chat/realtime/presence_notices.py).
+PARLEY_PRESENCE_BATCH = env_float("PARLEY_PRESENCE_BATCH", 0.5)
 PARLEY_TYPING_INTERVAL = env_float("PARLEY_TYPING_INTERVAL", 3)  # at most one per socket and room
 PARLEY_TYPING_EXPIRY = env_float("PARLEY_TYPING_EXPIRY", 6)
 

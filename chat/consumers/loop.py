@@ -22,6 +22,8 @@ class OneReaderPerSource:
 
     channel_layer_alias: str
     dispatch: Callable[[dict[str, Any]], Awaitable[None]]
+    # Set as soon as the client source yields `websocket.disconnect`, before it is dispatched.
+    socket_closed = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.scope = scope
@@ -33,12 +35,27 @@ class OneReaderPerSource:
             sources.append(self.channel_receive)
         self.base_send = send
         one_at_a_time = asyncio.Lock()
+        ended = False
 
         async def read(source: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+            nonlocal ended
             while True:
                 message = await source()
+                if message["type"] == "websocket.disconnect":
+                    # The server has closed the socket (the client left, or broke the protocol:
+                    # 1002, 1007) and refuses frames from now on, while the other source's
+                    # handler may be running or waiting for the lock.
+                    self.socket_closed = True
                 async with one_at_a_time:
-                    await self.dispatch(message)
+                    # A handler ended the consumer (StopConsumer after the disconnect, or an
+                    # error): as in Channels' loop, nothing that waited meanwhile is dispatched.
+                    if ended:
+                        return
+                    try:
+                        await self.dispatch(message)
+                    except BaseException:
+                        ended = True
+                        raise
 
         readers = [asyncio.ensure_future(read(source)) for source in sources]
         try:

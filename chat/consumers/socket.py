@@ -56,7 +56,7 @@ from chat.errors import (
     Unavailable,
 )
 from chat.ratelimit import LocalBucket
-from chat.realtime import frames, presence, publish, watchdog
+from chat.realtime import frames, presence, presence_notices, publish, watchdog
 from chat.realtime.groups import room_group, user_group
 from chat.selectors.messages import history_page
 from chat.selectors.rooms import (
@@ -108,6 +108,13 @@ def in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
             close_old_connections()
 
     return DatabaseSyncToAsync(returning_the_connection, thread_sensitive=False)
+
+
+def closed_by_server(error: RuntimeError) -> bool:
+    """uvicorn's refusal of a frame after a close it sent itself, to a client that broke the
+    protocol (1002, 1007): raised until the consumer has read the `websocket.disconnect` queued
+    with it, which a handler of the channel layer may come before. Not a server error."""
+    return "after sending 'websocket.close'" in str(error)
 
 
 class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
@@ -213,7 +220,9 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         watchdog.watch(self.channel_name)
         presence.ensure_sweeper(announce_offline)
         if came_online:
-            await publish.presence_changed(frames.user_data(user), list(self.cursors), online=True)
+            await presence_notices.changed(
+                user.pk, frames.user_data(user), list(self.cursors), online=True
+            )
         if self.scope.get("token_expires_at") is not None:
             self.expiry_timer = asyncio.create_task(
                 self._close_when_token_expires(self.scope["token_expires_at"])
@@ -263,8 +272,8 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         if getattr(self, "claimed", False):
             try:
                 if await presence.store().leave(self.user.pk, self.channel_name):
-                    await publish.presence_changed(
-                        frames.user_data(self.user), list(self.cursors), online=False
+                    await presence_notices.changed(
+                        self.user.pk, frames.user_data(self.user), list(self.cursors), online=False
                     )
             except Exception:
                 logger.exception("presence update on disconnect failed")
@@ -278,8 +287,8 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
     async def send(
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
     ) -> None:
-        if self.closing:
-            return  # the server refuses frames after the close; the client will resume
+        if self.closing or self.socket_closed:
+            return  # the server refuses frames after a close, ours or its; the client resumes
         # A client that stops reading makes the send wait, and its live events pile up in this
         # process meanwhile: past the limit it is closed and catches up when it reconnects.
         started = time.monotonic()
@@ -288,6 +297,10 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
                 await super().send(text_data, bytes_data, close)
         except TimeoutError:
             await self._drop_too_slow("a frame was not taken in time")
+        except RuntimeError as error:
+            if not closed_by_server(error):
+                raise
+            self.socket_closed = True
         if time.monotonic() - started > CLIENT_WAIT:
             self.waited_for_client_at = time.monotonic()
 
@@ -299,8 +312,14 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         return client_slow and time.time() - sent_at > limit
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        if self.closing or self.socket_closed:
+            return  # closed already: the server would refuse a second close
         self.closing = True
-        await super().close(code, reason)
+        try:
+            await super().close(code, reason)
+        except RuntimeError as error:
+            if not closed_by_server(error):
+                raise
 
     async def _drop_too_slow(self, reason: str) -> None:
         """Close a socket whose client does not keep up (4008) and stop serving it."""
@@ -708,8 +727,8 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         """Refresh this socket's presence entry; announce the user if they were offline."""
         try:
             if await presence.store().touch(self.user.pk, self.channel_name):
-                await publish.presence_changed(
-                    frames.user_data(self.user), list(self.cursors), online=True
+                await presence_notices.changed(
+                    self.user.pk, frames.user_data(self.user), list(self.cursors), online=True
                 )
         except Exception:
             logger.exception("presence heartbeat failed")
@@ -734,5 +753,5 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
 
 async def announce_offline(user_ids: list[int]) -> None:
     """Users whose sockets all expired (their process died): tell their rooms."""
-    for user_data, room_ids in await in_thread(presence_audience)(user_ids):
-        await publish.presence_changed(user_data, room_ids, online=False)
+    for user_id, user_data, room_ids in await in_thread(presence_audience)(user_ids):
+        await presence_notices.changed(user_id, user_data, room_ids, online=False)

@@ -125,22 +125,13 @@ def read_updated(membership: Membership, *, unread: int) -> None:
     )
 
 
-async def _send_now(group: str, event: dict[str, Any]) -> None:
+async def send_now(group: str, event: dict[str, Any]) -> None:
+    """Send an event that is not tied to a transaction (presence, typing); best effort."""
     layer = get_channel_layer()
     try:
         await layer.group_send(group, event)
     except Exception:
         logger.exception("channel layer send to %s failed", group)
-
-
-async def presence_changed(user_data: dict[str, Any], room_ids: list[str], *, online: bool) -> None:
-    """A user came online or went offline: every room they are in hears it. Nothing is stored
-    in the database, so this is not tied to a transaction."""
-    for room_id in room_ids:
-        frame = {"type": "presence", "room": room_id, "user": user_data, "online": online}
-        await _send_now(
-            room_group(room_id), {"type": "presence.changed", "text": frames.dumps(frame)}
-        )
 
 
 async def typing(room_id: str, user: User, *, expires_in: float) -> None:
@@ -151,4 +142,4 @@ async def typing(room_id: str, user: User, *, expires_in: float) -> None:
         "user": frames.user_data(user),
         "expires_in": expires_in,
     }
-    await _send_now(room_group(room_id), {"type": "typing.started", "text": frames.dumps(frame)})
+    await send_now(room_group(room_id), {"type": "typing.started", "text": frames.dumps(frame)})

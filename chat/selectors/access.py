@@ -55,6 +55,31 @@ def room_for_user(user: User | AnonymousUser, room_id: object, *, lock: bool = F
     return room
 
 
+def member_room(user: User, room_id: object, *, lock: bool = False) -> Membership:
+    """The user's membership of a room, its room attached, for commands only members may
+    give: room_for_user() and membership_for() in one query on the common path, with the same
+    errors (RoomNotFound, NotMember) when it is not.
+
+    With lock=True the room row is locked; call inside `transaction.atomic`.
+    """
+    public_id = parse_room_id(room_id)
+    if not user.is_authenticated:
+        raise RoomNotFound()
+    memberships = Membership.objects.select_related("room")
+    if lock:
+        memberships = memberships.select_for_update(of=("room",))
+    membership = memberships.filter(room__public_id=public_id, user=user).first()
+    if membership is None:
+        # Not a member: the two-step gate says which error (a room they may not see is
+        # missing), or finds a membership that was added in between.
+        room = room_for_user(user, public_id, lock=lock)
+        membership = membership_for(user, room)
+        membership.room = room
+    elif not can_see_room(user, membership.room, is_member=True):
+        raise RoomNotFound()
+    return membership
+
+
 def membership_for(user: User, room: Room) -> Membership:
     """The user's membership of a room they can see, else NotMember."""
     read = getattr(room, "membership_read", None)

@@ -7,7 +7,7 @@ from django.conf import settings
 from accounts.models import User
 from chat.errors import InvalidInput
 from chat.models import Message, Room
-from chat.selectors.access import membership_for, room_for_user
+from chat.selectors.access import member_room
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,7 @@ def history_page(
     if before_seq is not None and after_seq is not None:
         raise InvalidInput("Give 'before' or 'after', not both.")
     size = _page_size(limit)
-    room = room_for_user(user, room_id)
-    membership_for(user, room)
+    room = member_room(user, room_id).room
 
     timeline = Message.objects.filter(room=room).select_related("author")
     if after_seq is not None:

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Lower
 from accounts.models import User
 from chat.models import Membership, Message, Room
 from chat.realtime import frames, presence
-from chat.selectors.access import membership_for, room_for_user
+from chat.selectors.access import member_room
 
 PREVIEW_LENGTH = 140
 
@@ -122,8 +122,7 @@ def rooms_with_state(user: User) -> list[dict[str, Any]]:
 
 def room_members(user: User, *, room_id: uuid.UUID | str) -> list[dict[str, Any]]:
     """The members of a room the user is in, by name, with their user id for presence."""
-    room = room_for_user(user, room_id)
-    membership_for(user, room)
+    room = member_room(user, room_id).room
     members = (
         Membership.objects.filter(room=room)
         .select_related("user")
@@ -135,10 +134,10 @@ def room_members(user: User, *, room_id: uuid.UUID | str) -> list[dict[str, Any]
     ]
 
 
-def presence_audience(user_ids: list[int]) -> list[tuple[dict[str, str], list[str]]]:
-    """For each user, how they are shown and the rooms that hear about their presence."""
+def presence_audience(user_ids: list[int]) -> list[tuple[int, dict[str, str], list[str]]]:
+    """For each user, their id, how they are shown and the rooms that hear of their presence."""
     return [
-        (frames.user_data(user), room_ids_of_user(user))
+        (user.pk, frames.user_data(user), room_ids_of_user(user))
         for user in User.objects.filter(pk__in=user_ids)
     ]
 

@@ -10,7 +10,7 @@ from chat import ratelimit
 from chat.errors import Forbidden, InvalidInput, MessageDeleted, MessageNotFound, RoomArchived
 from chat.models import Membership, Message, Room
 from chat.realtime import publish
-from chat.selectors.access import membership_for, room_for_user
+from chat.selectors.access import member_room
 from chat.services.timeline import timeline_append
 from chat.services.validation import clean_body, clean_client_id
 from ops import metrics
@@ -34,8 +34,7 @@ def message_post(
     ratelimit.take_write(user.pk)
     try:
         with transaction.atomic():
-            room = room_for_user(user, room_id, lock=True)
-            membership_for(user, room)
+            room = member_room(user, room_id, lock=True).room
             if room.is_archived:
                 raise RoomArchived()
             message = timeline_append(
@@ -77,8 +76,7 @@ def message_edit(user: User, *, room_id: uuid.UUID | str, seq: object, body: obj
     message_seq = _seq(seq)
     ratelimit.take_write(user.pk)
     with transaction.atomic():
-        room = room_for_user(user, room_id)
-        membership_for(user, room)
+        room = member_room(user, room_id).room
         if room.is_archived:
             raise RoomArchived()
         message = _locked_message(user, room, message_seq)
@@ -103,8 +101,8 @@ def message_delete(user: User, *, room_id: uuid.UUID | str, seq: object) -> Mess
     message_seq = _seq(seq)
     ratelimit.take_write(user.pk)
     with transaction.atomic():
-        room = room_for_user(user, room_id)
-        membership = membership_for(user, room)
+        membership = member_room(user, room_id)
+        room = membership.room
         if room.is_archived:
             raise RoomArchived()
         message = _locked_message(user, room, message_seq)

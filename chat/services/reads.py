@@ -8,7 +8,7 @@ from accounts.models import User
 from chat.errors import InvalidInput
 from chat.models import Membership
 from chat.realtime import publish
-from chat.selectors.access import membership_for, room_for_user
+from chat.selectors.access import member_room
 from chat.selectors.rooms import unread_count
 
 
@@ -17,10 +17,10 @@ def read_mark(user: User, *, room_id: uuid.UUID | str, seq: object) -> Membershi
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise InvalidInput("'seq' must be a whole number of 0 or more.", field="seq")
     with transaction.atomic():
-        room = room_for_user(user, room_id)
+        membership = member_room(user, room_id)
+        room = membership.room
         if seq > room.last_seq:
             raise InvalidInput(f"'seq' is past the room's last seq ({room.last_seq}).", field="seq")
-        membership = membership_for(user, room)
         updated = Membership.objects.filter(pk=membership.pk, last_read_seq__lt=seq).update(
             last_read_seq=seq
         )

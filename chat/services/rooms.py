@@ -10,7 +10,7 @@ from chat import ratelimit
 from chat.errors import AlreadyMember, Forbidden, InvalidInput, NotMember, RoomArchived
 from chat.models import Membership, Message, Room
 from chat.realtime import publish
-from chat.selectors.access import membership_for, room_for_user
+from chat.selectors.access import member_room, room_for_user
 from chat.services.timeline import timeline_append
 from chat.services.validation import clean_room_name
 
@@ -97,8 +97,8 @@ def room_leave(user: User, *, room_id: uuid.UUID | str) -> Message:
     """Leave a room; writes a "left" line to its timeline and returns it."""
     ratelimit.take_write(user.pk)
     with transaction.atomic():
-        room = room_for_user(user, room_id, lock=True)
-        membership = membership_for(user, room)
+        membership = member_room(user, room_id, lock=True)
+        room = membership.room
         if room.kind == Room.Kind.DIRECT:
             raise Forbidden("A direct conversation cannot be left.")
         membership.delete()

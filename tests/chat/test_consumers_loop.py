@@ -2,6 +2,7 @@
 
 import asyncio
 
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -19,6 +20,9 @@ class Recorder(OneReaderPerSource, AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == "stop":
+            raise StopConsumer()
+        if text_data == "slow stop":  # a disconnect handler: it leaves groups, then stops
+            await asyncio.sleep(0.2)
             raise StopConsumer()
         if text_data == "fail":
             raise RuntimeError("handler failed")
@@ -80,3 +84,23 @@ async def test_an_error_in_a_handler_reaches_the_server() -> None:
         assert str(error) == "handler failed"
     else:
         raise AssertionError("the handler's error was swallowed")
+
+
+class DirectRecorder(Recorder):
+    """Dispatches as ParleySocket does: no thread hop first, so a handler starts at once."""
+
+    async def dispatch(self, message: dict) -> None:
+        await getattr(self, get_handler_name(message))(message)
+
+
+async def test_an_event_that_waited_for_a_stopping_handler_is_not_dispatched() -> None:
+    log.clear()
+    communicator = WebsocketCommunicator(DirectRecorder.as_asgi(), "/ws/")
+    assert (await communicator.connect())[0]
+    channel = await communicator.receive_from()
+    await communicator.send_to(text_data="slow stop")
+    await asyncio.sleep(0.05)
+    await get_channel_layer().send(channel, {"type": "test.event", "n": 1})
+
+    await communicator.wait(timeout=2)  # no send after the end: the server would refuse it
+    assert log == []

@@ -14,6 +14,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chat.consumers.socket import ParleySocket
 from chat.models import Room
 from chat.services.direct import direct_open
 from chat.services.messages import message_post
@@ -253,3 +254,27 @@ async def test_a_session_socket_from_an_allowed_origin_is_accepted(bob) -> None:
     hello = json.loads(await communicator.receive_from())
     assert hello["type"] == "hello" and hello["user"]["username"] == "bob"
     await communicator.disconnect()
+
+
+async def test_a_frame_the_server_refuses_after_its_own_close_is_dropped() -> None:
+    """uvicorn closes a socket that breaks the protocol (1007) itself and refuses frames with a
+    RuntimeError until the consumer reads the disconnect; a live event may come first."""
+
+    async def refusing(message: dict) -> None:
+        raise RuntimeError(
+            "Unexpected ASGI message 'websocket.send', after sending 'websocket.close'."
+        )
+
+    socket = ParleySocket()
+    socket.base_send = refusing
+    await socket.send(text_data="{}")  # dropped, not raised
+    assert socket.socket_closed
+    await socket.close()  # closed already: not sent
+
+    async def failing(message: dict) -> None:
+        raise RuntimeError("some other failure")
+
+    socket = ParleySocket()
+    socket.base_send = failing
+    with pytest.raises(RuntimeError, match="other failure"):
+        await socket.send(text_data="{}")

@@ -5,9 +5,10 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 
-from chat.realtime import presence
+from chat.realtime import presence, presence_notices
 from chat.services.messages import message_post
-from tests.factories import make_room
+from chat.services.rooms import member_add
+from tests.factories import UserFactory, make_room
 from tests.socket_client import SocketClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +25,8 @@ def watching(user) -> SocketClient:
 
 def is_presence(username: str, online: bool):
     return lambda f: (
-        f["type"] == "presence" and f["user"]["username"] == username and f["online"] is online
+        f["type"] == "presence"
+        and any(c["user"]["username"] == username and c["online"] is online for c in f["changes"])
     )
 
 
@@ -50,6 +52,44 @@ async def test_online_while_any_tab_is_open_and_offline_after_the_last(alice, bo
     await b.close()
 
 
+async def test_changes_within_a_batch_reach_each_room_as_one_frame(
+    alice, bob, room, settings
+) -> None:
+    settings.PARLEY_PRESENCE_BATCH = 2.0  # room for four connects on a busy machine
+    carol, dave = await sync_to_async(lambda: (UserFactory(), UserFactory()))()
+    await sync_to_async(lambda: [member_add(alice, room=room, user=u) for u in (carol, dave)])()
+    b = await watching(bob).connect()
+    sockets = [await SocketClient(user).connect() for user in (alice, carol, dave)]
+    frames = await b.receive_until(lambda f: f["type"] == "presence")
+    assert frames[-1]["room"] == str(room.public_id)
+    changes = {c["user"]["username"]: c["online"] for c in frames[-1]["changes"]}
+    assert changes == {"bob": True, "alice": True, carol.username: True, dave.username: True}
+    assert await b.nothing_more(0.8)  # one frame for the four, not four
+    for socket in sockets:
+        await socket.close()
+    await b.close()
+
+
+async def test_a_batch_states_presence_as_it_stands_when_sent(alice, bob, room) -> None:
+    """Another process queued "alice went offline" (her tab reloaded onto this one): by the
+    time the batch goes out she is online, and that is what the room hears."""
+    b = await watching(bob).connect()
+    tab = await SocketClient(alice).connect()
+    await b.receive_until(is_presence("alice", True))
+    await presence_notices.changed(
+        alice.pk,
+        {"username": "alice", "display_name": "Alice"},
+        [str(room.public_id)],
+        online=False,
+    )
+    frames = await b.receive_until(lambda f: f["type"] == "presence")
+    assert frames[-1]["changes"] == [
+        {"user": {"username": "alice", "display_name": "Alice"}, "online": True}
+    ]
+    await tab.close()
+    await b.close()
+
+
 async def test_a_socket_that_stops_heartbeating_expires_and_is_announced_offline(
     alice, bob, room, settings
 ) -> None:
@@ -67,7 +107,7 @@ async def test_a_socket_that_stops_heartbeating_expires_and_is_announced_offline
 
 async def test_typing_reaches_the_room_at_most_once_per_interval(alice, bob, room) -> None:
     room_id = str(room.public_id)
-    b = await watching(bob).connect()
+    b = await SocketClient(bob).connect()  # alice's presence notice may come at any time
     a = await SocketClient(alice).connect()
     for _ in range(1000):
         await a.send({"type": "typing", "room": room_id})

@@ -18,7 +18,8 @@ pytestmark = [
 
 def presence_of(username: str, online: bool):
     return lambda f: (
-        f["type"] == "presence" and f["user"]["username"] == username and f["online"] is online
+        f["type"] == "presence"
+        and any(c["user"]["username"] == username and c["online"] is online for c in f["changes"])
     )
 
 

@@ -268,8 +268,9 @@ class Member:
                 elif kind == "resumed":
                     self._note_gaps(frame)
                 elif kind == "presence":
-                    user, online = frame["user"]["username"], frame["online"]
-                    self.presence.append((user, online, time.monotonic()))
+                    for change in frame["changes"]:
+                        user, online = change["user"]["username"], change["online"]
+                        self.presence.append((user, online, time.monotonic()))
                 if "ref" in frame and frame["ref"] in self._pending:
                     future = self._pending.pop(frame["ref"])
                     if not future.done():

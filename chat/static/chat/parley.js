@@ -247,9 +247,12 @@ const handlers = {
   "member.joined"(frame) { if (frame.room === openRoom) refreshMembers(); },
   "member.left"(frame) { if (frame.room === openRoom) refreshMembers(); },
   presence(frame) {
-    for (const dot of document.querySelectorAll(`#sidebar .dot[data-peer="${CSS.escape(frame.user.username)}"]`)) {
-      dot.classList.toggle("online", frame.online);
-      dot.title = frame.online ? "online" : "offline";
+    for (const change of frame.changes) {
+      const selector = `#sidebar .dot[data-peer="${CSS.escape(change.user.username)}"]`;
+      for (const dot of document.querySelectorAll(selector)) {
+        dot.classList.toggle("online", change.online);
+        dot.title = change.online ? "online" : "offline";
+      }
     }
     if (frame.room === openRoom) refreshMembers();
   },
