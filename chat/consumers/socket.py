@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -742,7 +743,9 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         if group_expiry:
             interval = min(interval, group_expiry / 3)
         while True:
-            await asyncio.sleep(interval)
+            # Spread out: sockets that connected together (a restart's reconnections) would
+            # otherwise all refresh in the same instant, forever.
+            await asyncio.sleep(interval * random.uniform(0.8, 1.0))  # noqa: S311 (not a secret)
             await self._heartbeat()
             if group_expiry:
                 try:

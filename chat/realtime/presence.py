@@ -110,7 +110,13 @@ def ttl_seconds() -> float:
 
 class RedisPresence:
     def __init__(self, url: str, prefix: str) -> None:
-        self.redis = aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # Thousands of sockets share this client: past its connections, a call waits for one
+        # (up to 2 s) rather than failing, as redis-py's default pool (100) made heartbeats
+        # and connects fail during a burst of reconnections.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=50, timeout=2, socket_timeout=2, socket_connect_timeout=2
+        )
+        self.redis = aioredis.Redis(connection_pool=pool)
         self.prefix = prefix
         self.users_key = f"{prefix}:users"
         self._touch = self.redis.register_script(_TOUCH)

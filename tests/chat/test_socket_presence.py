@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
+from django.conf import settings
 
 from chat.realtime import presence, presence_notices
 from chat.services.messages import message_post
@@ -158,3 +159,14 @@ async def test_unread_counts_follow_live_delivery_catch_up_and_other_tabs(alice,
     bad = await again.request({"type": "read.mark", "room": room_id, "seq": -1})
     assert bad["code"] == "invalid"
     await again.close()
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the shared store needs REDIS_URL")
+async def test_a_burst_of_presence_calls_waits_for_connections_rather_than_failing() -> None:
+    """A restart reconnects thousands of sockets at once; each claims its place and refreshes
+    it. More calls at once than the client has connections must queue, not fail."""
+    store = presence.store()
+    claims = [store.claim(10_000 + n, f"burst-{n}", limit=0) for n in range(400)]
+    assert all(await asyncio.gather(*claims))
+    leaves = [store.leave(10_000 + n, f"burst-{n}") for n in range(400)]
+    assert all(await asyncio.gather(*leaves))
