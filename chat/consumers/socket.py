@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -28,11 +27,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import DatabaseSyncToAsync
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
 from accounts.revocation import access_is_current, session_fingerprint
@@ -47,6 +44,7 @@ from chat.consumers.fields import (
     text_field,
 )
 from chat.consumers.loop import OneReaderPerSource
+from chat.db import in_thread
 from chat.errors import (
     OUTAGES,
     InvalidInput,
@@ -57,7 +55,7 @@ from chat.errors import (
     Unavailable,
 )
 from chat.ratelimit import LocalBucket
-from chat.realtime import frames, presence, presence_notices, publish, watchdog
+from chat.realtime import frames, heartbeats, presence, presence_notices, publish, watchdog
 from chat.realtime.groups import room_group, user_group
 from chat.selectors.messages import history_page
 from chat.selectors.rooms import (
@@ -90,25 +88,6 @@ GAP_WAIT = 0.25
 CLIENT_WAIT = 0.05
 # Wake-ups of sockets holding entries past a gap, kept referenced until they are sent.
 _WAKE_UPS: set[asyncio.Future[None]] = set()
-
-
-def in_thread(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """Run ORM work in the thread pool, in parallel with other sockets' work.
-
-    Channels' default runs all database work of a process on one thread; every call here is
-    self-contained (its own transaction), so it does not need that. The connection goes back to
-    the pool at the end of the call, from inside it: Channels' own close after the call runs
-    outside the call's context and was seen to miss the call's connection (asgiref 3.13), so a
-    thread kept it, and one that ended took a pooled connection with it.
-    """
-
-    def returning_the_connection(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        finally:
-            close_old_connections()
-
-    return DatabaseSyncToAsync(returning_the_connection, thread_sensitive=False)
 
 
 def closed_by_server(error: RuntimeError) -> bool:
@@ -228,7 +207,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
             self.expiry_timer = asyncio.create_task(
                 self._close_when_token_expires(self.scope["token_expires_at"])
             )
-        self.heartbeat_task = asyncio.create_task(self._heartbeat_forever())
+        heartbeats.keep(self.user.pk, self.channel_name, self.cursors, lapsed=self._announce_again)
 
     async def _subscribe(self, user: Any) -> list[dict[str, Any]]:
         """Join the user's groups and set each room's cursor; the rooms as `hello` lists them."""
@@ -266,8 +245,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         watchdog.forget(self.channel_name)
         if hasattr(self, "quiet_start_timer"):
             self.quiet_start_timer.cancel()
-        if hasattr(self, "heartbeat_task"):
-            self.heartbeat_task.cancel()
+        heartbeats.drop(self.channel_name)
         if hasattr(self, "expiry_timer"):
             self.expiry_timer.cancel()
         if getattr(self, "claimed", False):
@@ -716,6 +694,16 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         for room_id in list(self.cursors):
             await self._catch_up(room_id)
 
+    async def rooms_behind(self, event: dict[str, Any]) -> None:
+        """Rooms whose newest entry this socket has not had for a whole heartbeat (its publish
+        was lost, chat/realtime/heartbeats.py): read them from the database."""
+        if self.held is not None:
+            return  # the quiet start reads every held room from the database anyway
+        for room_id in event["rooms"]:
+            if room_id in self.cursors:
+                self.early.pop(room_id, None)  # the database has these too
+                await self._catch_up(room_id)
+
     async def presence_changed(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["text"])
 
@@ -724,34 +712,12 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
 
     # Presence
 
-    async def _heartbeat(self) -> None:
-        """Refresh this socket's presence entry; announce the user if they were offline."""
-        try:
-            if await presence.store().touch(self.user.pk, self.channel_name):
-                await presence_notices.changed(
-                    self.user.pk, frames.user_data(self.user), list(self.cursors), online=True
-                )
-        except Exception:
-            logger.exception("presence heartbeat failed")
-
-    async def _heartbeat_forever(self) -> None:
-        interval = presence.ttl_seconds() / 3
-        # Channels' in-memory layer (and RedisChannelLayer) silently drop a group membership
-        # that is older than their group expiry: the socket would stay open and hear nothing
-        # more. The pub/sub layer has no such attribute and keeps subscriptions for good.
-        group_expiry = getattr(self.channel_layer, "group_expiry", None)
-        if group_expiry:
-            interval = min(interval, group_expiry / 3)
-        while True:
-            # Spread out: sockets that connected together (a restart's reconnections) would
-            # otherwise all refresh in the same instant, forever.
-            await asyncio.sleep(interval * random.uniform(0.8, 1.0))  # noqa: S311 (not a secret)
-            await self._heartbeat()
-            if group_expiry:
-                try:
-                    await self.channel_layer.send(self.channel_name, {"type": "groups.renew"})
-                except Exception:
-                    logger.exception("could not schedule the renewal of the socket's groups")
+    async def _announce_again(self) -> None:
+        """This socket's presence entry had lapsed (chat/realtime/heartbeats.py): the user may
+        have been announced offline meanwhile."""
+        await presence_notices.changed(
+            self.user.pk, frames.user_data(self.user), list(self.cursors), online=True
+        )
 
 
 async def announce_offline(user_ids: list[int]) -> None:

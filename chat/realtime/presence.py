@@ -99,6 +99,7 @@ class TooManySockets(Exception):
 class PresenceStore(Protocol):
     async def claim(self, user_id: int, socket_id: str, *, limit: int) -> bool: ...
     async def touch(self, user_id: int, socket_id: str) -> bool: ...
+    async def touch_many(self, sockets: list[tuple[int, str]]) -> list[bool]: ...
     async def leave(self, user_id: int, socket_id: str) -> bool: ...
     async def sweep(self) -> list[int]: ...
     async def online(self, user_ids: list[int]) -> set[int]: ...
@@ -142,6 +143,15 @@ class RedisPresence:
         keys = [self._sockets_key(user_id), self.users_key]
         return bool(await self._touch(keys=keys, args=[socket_id, user_id, ttl_ms]))
 
+    async def touch_many(self, sockets: list[tuple[int, str]]) -> list[bool]:
+        """Touch several sockets in one round trip; for each, whether its user was offline."""
+        ttl_ms = int(ttl_seconds() * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for user_id, socket_id in sockets:
+                keys = [self._sockets_key(user_id), self.users_key]
+                await self._touch(keys=keys, args=[socket_id, user_id, ttl_ms], client=pipe)
+            return [bool(result) for result in await pipe.execute()]
+
     async def leave(self, user_id: int, socket_id: str) -> bool:
         keys = [self._sockets_key(user_id), self.users_key]
         return bool(await self._leave(keys=keys, args=[socket_id, user_id]))
@@ -180,6 +190,9 @@ class LocalPresence:
         alive[socket_id] = now + ttl_seconds()
         self.sockets[user_id] = alive
         return was_offline
+
+    async def touch_many(self, sockets: list[tuple[int, str]]) -> list[bool]:
+        return [await self.touch(user_id, socket_id) for user_id, socket_id in sockets]
 
     async def leave(self, user_id: int, socket_id: str) -> bool:
         if user_id not in self.sockets:

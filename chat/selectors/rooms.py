@@ -1,6 +1,7 @@
 """Room lists, member lists and unread counts."""
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import (
@@ -132,6 +133,18 @@ def room_members(user: User, *, room_id: uuid.UUID | str) -> list[dict[str, Any]
         {"user_id": member.user_id, **frames.user_data(member.user), "role": member.role}
         for member in members
     ]
+
+
+def room_heads(room_ids: Iterable[str]) -> dict[str, int]:
+    """Each room's last seq, by public id."""
+    heads: dict[str, int] = {}
+    ids = list(room_ids)
+    for start in range(0, len(ids), 1000):
+        rows = Room.objects.filter(public_id__in=ids[start : start + 1000])
+        heads.update(
+            (str(public_id), seq) for public_id, seq in rows.values_list("public_id", "last_seq")
+        )
+    return heads
 
 
 def presence_audience(user_ids: list[int]) -> list[tuple[int, dict[str, str], list[str]]]:

@@ -7,7 +7,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat import ratelimit
-from chat.errors import Forbidden, InvalidInput, MessageDeleted, MessageNotFound, RoomArchived
+from chat.errors import (
+    Forbidden,
+    InvalidInput,
+    MessageDeleted,
+    MessageNotFound,
+    ParleyError,
+    RoomArchived,
+)
 from chat.models import Membership, Message, Room
 from chat.realtime import publish
 from chat.selectors.access import member_room
@@ -28,23 +35,24 @@ def message_post(
     """Post a text message as `user`; a retry with the same client_id returns the first one."""
     text = clean_body(body)
     client_key = clean_client_id(client_id)
-    earlier = _earlier_send(user, client_key)
-    if earlier is not None:
-        return earlier
-    ratelimit.take_write(user.pk)
     try:
+        ratelimit.take_write(user.pk)
         with transaction.atomic():
             room = member_room(user, room_id, lock=True).room
             if room.is_archived:
                 raise RoomArchived()
+            # A retry's client_id is stored already: the insert fails and the whole
+            # transaction, the seq with it, rolls back. Looking for it only then saves every
+            # first send a query.
             message = timeline_append(
                 room, kind=Message.Kind.TEXT, author=user, body=text, client_id=client_key
             )
             publish.timeline_entry(message)
             transaction.on_commit(metrics.MESSAGES_POSTED.inc)
             return message
-    except IntegrityError:
-        # The same client_id raced in through another room's lock; the first one wins.
+    except (IntegrityError, ParleyError):
+        # A retry gets the first message back, even if it would be refused now (rate limited,
+        # the room archived or left since).
         earlier = _earlier_send(user, client_key)
         if earlier is None:
             raise

@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async as sync_to_async
 from channels.layers import get_channel_layer
 
 from chat.consumers.socket import GAP_WAIT, ParleySocket
-from chat.realtime import publish
+from chat.realtime import heartbeats, publish
 from chat.services.messages import message_post
 from ops import metrics
 from tests.factories import make_room
@@ -94,4 +94,26 @@ async def test_a_gap_whose_wake_up_is_lost_is_filled_when_the_next_entry_comes(
     frames = await client.receive_until(lambda f: f.get("message", {}).get("body") == "three")
     seqs = [event["seq"] for _, event in (first, second, third)]
     assert timeline(frames, str(room.public_id)) == seqs
+    await client.close()
+
+
+async def test_the_last_entry_of_a_quiet_room_is_found_even_if_its_publish_was_lost(
+    alice, bob, room, unsent
+) -> None:
+    """Its process died between commit and publish: no later entry reveals the gap, so the
+    process's heartbeat finds the room quiet and the socket behind, and it reads the room."""
+    client = await SocketClient(bob).connect()
+    beating = heartbeats._heartbeats[asyncio.get_running_loop()]
+    await beating.beat()  # the room's last seq as it was
+    (lost,) = await post_unsent(alice, room, ["never published"], unsent)
+    await beating.beat()  # moved since: still may be on its way
+    assert await client.nothing_more()
+    await beating.beat()  # quiet for a whole beat, and this socket is behind
+
+    frames = await client.receive_until(
+        lambda f: f.get("message", {}).get("body") == "never published"
+    )
+    assert timeline(frames, str(room.public_id)) == [lost[1]["seq"]]
+    await beating.beat()  # caught up: nothing is read again
+    assert await client.nothing_more()
     await client.close()

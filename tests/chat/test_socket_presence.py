@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from django.conf import settings
 
-from chat.realtime import presence, presence_notices
+from chat.realtime import heartbeats, presence, presence_notices
 from chat.services.messages import message_post
 from chat.services.rooms import member_add
 from tests.factories import UserFactory, make_room
@@ -170,3 +170,32 @@ async def test_a_burst_of_presence_calls_waits_for_connections_rather_than_faili
     assert all(await asyncio.gather(*claims))
     leaves = [store.leave(10_000 + n, f"burst-{n}") for n in range(400)]
     assert all(await asyncio.gather(*leaves))
+
+
+async def test_one_heartbeat_per_process_keeps_every_socket_online(
+    alice, bob, room, settings
+) -> None:
+    settings.PARLEY_PRESENCE_TTL = 0.6  # refreshed every 0.2 s
+    b = await watching(bob).connect()
+    a = await SocketClient(alice).connect()
+    await b.receive_until(is_presence("alice", True))
+    await asyncio.sleep(1.5)  # more than twice the expiry
+    assert await presence.store().online([alice.pk, bob.pk]) == {alice.pk, bob.pk}
+    assert await b.nothing_more(0.3)  # nobody was announced offline
+    await a.close()
+    await b.close()
+
+
+async def test_a_lapsed_entry_is_refreshed_and_its_user_announced_again(alice, bob, room) -> None:
+    b = await watching(bob).connect()
+    a = await SocketClient(alice).connect()
+    await b.receive_until(is_presence("alice", True))
+    beating = heartbeats._heartbeats[asyncio.get_running_loop()]
+    (channel,) = [s.channel_name for s in beating.sockets.values() if s.user_id == alice.pk]
+    await presence.store().leave(alice.pk, channel)  # lost, as in a Redis restart
+    assert await presence.store().online([alice.pk]) == set()
+    await beating.beat()
+    assert await presence.store().online([alice.pk]) == {alice.pk}
+    await b.receive_until(is_presence("alice", True))
+    await a.close()
+    await b.close()
