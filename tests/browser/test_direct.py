@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from chat.services.direct import direct_open
 from tests.browser.harness import off_loop
 from tests.browser.pages import send, text_message, wait_for_text, wait_live
 from tests.factories import UserFactory
@@ -72,3 +73,21 @@ def test_a_conversation_opened_by_username_is_live_for_both_and_a_404_for_anyone
         hidden = carol_page.request.get(f"/rooms/{room_id}/{partial}")
         assert hidden.status == 404, partial
         assert "just between us" not in hidden.text()
+
+
+def test_the_sidebar_shows_a_conversation_partner_come_online_and_go(
+    server, page_for, people
+) -> None:
+    alice, bob, _ = people
+    off_loop(lambda: direct_open(alice, username="bob"))
+    bob_page = page_for(bob)
+    wait_live(bob_page)
+    dot = bob_page.locator("#sidebar .dot[data-peer='alice']")
+    expect(dot).to_have_count(1)
+    expect(dot).not_to_have_class(re.compile(r"\bonline\b"))
+
+    alice_page = page_for(alice)
+    wait_live(alice_page)
+    expect(dot).to_have_class(re.compile(r"\bonline\b"))  # a batched presence frame
+    alice_page.close()
+    expect(dot).not_to_have_class(re.compile(r"\bonline\b"), timeout=10_000)
