@@ -276,6 +276,11 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
                 await super().send(text_data, bytes_data, close)
         except TimeoutError:
             await self._drop_too_slow("a frame was not taken in time")
+        except OSError:
+            # The connection is gone (uvicorn's ClientDisconnected, as ASGI says: an OSError)
+            # and its disconnect is queued: the client reader runs the cleanup with it. Raised
+            # from here it ended the consumer without that, leaving the user online.
+            self.socket_closed = True
         except RuntimeError as error:
             if not closed_by_server(error):
                 raise
@@ -296,6 +301,8 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         self.closing = True
         try:
             await super().close(code, reason)
+        except OSError:
+            self.socket_closed = True  # gone already (see send)
         except RuntimeError as error:
             if not closed_by_server(error):
                 raise

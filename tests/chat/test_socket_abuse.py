@@ -278,3 +278,18 @@ async def test_a_frame_the_server_refuses_after_its_own_close_is_dropped() -> No
     socket.base_send = failing
     with pytest.raises(RuntimeError, match="other failure"):
         await socket.send(text_data="{}")
+
+
+async def test_a_frame_to_a_connection_already_gone_is_dropped_not_raised() -> None:
+    """uvicorn raises ClientDisconnected (an OSError, as ASGI asks) on a send after the
+    connection was lost; raised from a live event's handler it ended the consumer before its
+    disconnect ran, and the user stayed online. The queued disconnect does the cleanup."""
+
+    async def gone(message: dict) -> None:
+        raise ConnectionResetError("the client is gone")
+
+    socket = ParleySocket()
+    socket.base_send = gone
+    await socket.send(text_data="{}")  # dropped, not raised
+    assert socket.socket_closed
+    await socket.close()  # closed already: not sent
