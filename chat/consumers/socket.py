@@ -90,11 +90,14 @@ CLIENT_WAIT = 0.05
 _WAKE_UPS: set[asyncio.Future[None]] = set()
 
 
-def closed_by_server(error: RuntimeError) -> bool:
-    """uvicorn's refusal of a frame after a close it sent itself, to a client that broke the
-    protocol (1002, 1007): raised until the consumer has read the `websocket.disconnect` queued
-    with it, which a handler of the channel layer may come before. Not a server error."""
-    return "after sending 'websocket.close'" in str(error)
+def connection_gone(error: Exception) -> bool:
+    """Whether a send or close failed because the socket is closed already, its disconnect
+    queued for the client reader, which does the cleanup: the connection was lost (uvicorn's
+    ClientDisconnected, an OSError as ASGI says), or uvicorn closed it itself on a client that
+    broke the protocol (1002, 1007) and refuses frames after that with a RuntimeError. Raised
+    from a live event's handler, either ended the consumer before its disconnect ran, and the
+    user stayed online."""
+    return isinstance(error, OSError) or "after sending 'websocket.close'" in str(error)
 
 
 class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
@@ -276,13 +279,8 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
                 await super().send(text_data, bytes_data, close)
         except TimeoutError:
             await self._drop_too_slow("a frame was not taken in time")
-        except OSError:
-            # The connection is gone (uvicorn's ClientDisconnected, as ASGI says: an OSError)
-            # and its disconnect is queued: the client reader runs the cleanup with it. Raised
-            # from here it ended the consumer without that, leaving the user online.
-            self.socket_closed = True
-        except RuntimeError as error:
-            if not closed_by_server(error):
+        except (OSError, RuntimeError) as error:
+            if not connection_gone(error):
                 raise
             self.socket_closed = True
         if time.monotonic() - started > CLIENT_WAIT:
@@ -301,11 +299,10 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         self.closing = True
         try:
             await super().close(code, reason)
-        except OSError:
-            self.socket_closed = True  # gone already (see send)
-        except RuntimeError as error:
-            if not closed_by_server(error):
+        except (OSError, RuntimeError) as error:
+            if not connection_gone(error):
                 raise
+            self.socket_closed = True
 
     async def _drop_too_slow(self, reason: str) -> None:
         """Close a socket whose client does not keep up (4008) and stop serving it."""

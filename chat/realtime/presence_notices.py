@@ -13,6 +13,7 @@ other "online", and whichever batch goes last must not be the stale one.
 
 import asyncio
 import logging
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -33,7 +34,9 @@ class _Batch:
         self.sending: asyncio.Task[None] | None = None
 
 
-_batches: dict[int, _Batch] = {}
+_batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def changed(
@@ -43,7 +46,7 @@ async def changed(
     if not room_ids:
         return
     loop = asyncio.get_running_loop()
-    batch = _batches.setdefault(id(loop), _Batch())
+    batch = _batches.setdefault(loop, _Batch())
     for room_id in room_ids:
         batch.rooms.setdefault(room_id, {})[user_id] = user_data
     batch.online[user_id] = online
