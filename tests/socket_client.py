@@ -7,18 +7,38 @@ from typing import Any
 from channels.testing import WebsocketCommunicator
 
 from chat.consumers.socket import ParleySocket
+from chat.realtime.shared_frames import EXTENSION, SharedFrame
 
 
 class SocketClient:
-    """One connected socket as `user`, with frame-level helpers."""
+    """One connected socket as `user`, with frame-level helpers.
 
-    def __init__(self, user: object, *, ignore: frozenset[str] = frozenset({"presence"})) -> None:
+    Like a socket under Parley's workers, it offers the `parley.shared_frames` extension: live
+    frames that the socket writes directly arrive here as they would over the connection.
+    `shared_frames=False` is a server without it (every frame through `websocket.send`).
+    """
+
+    def __init__(
+        self,
+        user: object,
+        *,
+        ignore: frozenset[str] = frozenset({"presence"}),
+        shared_frames: bool = True,
+    ) -> None:
         self.communicator = WebsocketCommunicator(ParleySocket.as_asgi(), "/ws/")
         self.communicator.scope["user"] = user
+        self.shared_writes: list[dict[str, Any]] = []  # frames written as shared frames
+        if shared_frames:
+            self.communicator.scope["extensions"] = {EXTENSION: {"write": self._write_shared}}
         self.hello: dict[str, Any] = {}
         self._ref = 0
         # Frame types most tests do not look at (presence notices come and go with sockets).
         self.ignore = ignore
+
+    def _write_shared(self, frame: SharedFrame) -> bool:
+        self.shared_writes.append(json.loads(frame.text))
+        self.communicator.output_queue.put_nowait({"type": "websocket.send", "text": frame.text})
+        return True
 
     async def connect(self) -> "SocketClient":
         connected, _ = await self.communicator.connect()

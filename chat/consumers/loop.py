@@ -6,6 +6,9 @@ task). At fan-out each socket pays that for every event: profiled at 1,000 socke
 it was about 30% of a process's busy time. Here each source (the client, the channel layer)
 has one long-lived reader task that awaits its next message and dispatches it under one lock,
 so that handlers still run one at a time, as in Channels, and each source in arrival order.
+
+A third source, `local_events`, takes events handed over in this process (chat.realtime.fanout):
+they are dispatched like the channel layer's.
 """
 
 import asyncio
@@ -25,16 +28,25 @@ class OneReaderPerSource:
     # Set as soon as the client source yields `websocket.disconnect`, before it is dispatched.
     socket_closed = False
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.local_events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.one_at_a_time = asyncio.Lock()
+
+    def idle(self) -> bool:
+        """No handler is running or waiting to run, and no local event is queued."""
+        return not self.one_at_a_time.locked() and self.local_events.empty()
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        sources = [receive]
+        sources = [receive, self.local_events.get]
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
             sources.append(self.channel_receive)
         self.base_send = send
-        one_at_a_time = asyncio.Lock()
+        one_at_a_time = self.one_at_a_time
         ended = False
 
         async def read(source: Callable[[], Awaitable[dict[str, Any]]]) -> None:

@@ -55,8 +55,17 @@ from chat.errors import (
     Unavailable,
 )
 from chat.ratelimit import LocalBucket
-from chat.realtime import frames, heartbeats, presence, presence_notices, publish, watchdog
-from chat.realtime.groups import room_group, user_group
+from chat.realtime import (
+    fanout,
+    frames,
+    heartbeats,
+    presence,
+    presence_notices,
+    publish,
+    shared_frames,
+    watchdog,
+)
+from chat.realtime.groups import user_group
 from chat.selectors.messages import history_page
 from chat.selectors.rooms import (
     presence_audience,
@@ -88,6 +97,8 @@ GAP_WAIT = 0.25
 CLIENT_WAIT = 0.05
 # Wake-ups of sockets holding entries past a gap, kept referenced until they are sent.
 _WAKE_UPS: set[asyncio.Future[None]] = set()
+# Room events that are only passed on to the client.
+PASSED_ON = frozenset({"member.joined", "member.left", "typing.started", "presence.changed"})
 
 
 def connection_gone(error: Exception) -> bool:
@@ -110,6 +121,16 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         self.closing = False
         self.released = False
         self.waited_for_client_at = -math.inf
+        self.write_shared: Callable[[shared_frames.SharedFrame], bool] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when a handler failed and the disconnect never ran: a consumer that ended
+            # must not stay in its rooms' fan-out.
+            if hasattr(self, "user"):
+                await self._release()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale DB connections before every message, a thread hop per live
@@ -147,6 +168,9 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         # What an access.revoked event names when it is this socket's login that ended.
         self.session = session_fingerprint(session_key) if session_key else None
         self.token_id = self.scope.get("token_id")
+        extension = self.scope.get("extensions", {}).get(shared_frames.EXTENSION)
+        if extension is not None:
+            self.write_shared = extension["write"]
         await self.accept()
         try:
             came_online = await presence.store().claim(
@@ -217,8 +241,8 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         # Subscribe before reading state, so nothing committed in between is missed.
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         for room_id in await in_thread(room_ids_of_user)(user):
-            await self.channel_layer.group_add(room_group(room_id), self.channel_name)
             self.cursors[room_id] = 0
+            await fanout.subscribe(room_id, self)
         rooms = await in_thread(rooms_with_state)(user)
         current = {room["id"]: room["last_seq"] for room in rooms}
         for room_id in set(self.cursors) - set(current):
@@ -260,9 +284,9 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
             except Exception:
                 logger.exception("presence update on disconnect failed")
         try:
-            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
             for room_id in list(self.cursors):
-                await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+                await fanout.unsubscribe(room_id, self)
+            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
         except Exception:
             logger.exception("leaving the socket's groups failed")
 
@@ -535,11 +559,50 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         if self.cursors.pop(room_id, None) is None:
             return
         self.early.pop(room_id, None)
-        await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+        await fanout.unsubscribe(room_id, self)
         if notify:
             await self.send_frame({"type": "room.left", "room": room_id})
 
-    # Channel-layer events (published by chat.realtime.publish)
+    # Live events (published by chat.realtime.publish)
+
+    def offer(self, event: dict[str, Any], frame: shared_frames.SharedFrame) -> bool:
+        """A live event of one of this socket's rooms, from the process's fan-out.
+
+        When nothing is ahead of it and there is nothing to decide, it is dealt with here and
+        now: the next entry of its room, or a frame that is only passed on, is written to the
+        connection as the shared frame, and a duplicate is dropped. Anything else (a gap, the
+        quiet start, a client that is not reading, a handler still running, no shared frames
+        under this server) goes to the handler loop, behind what is queued there. True if a
+        timeline entry was delivered here (the fan-out counts them).
+        """
+        if self.released or self.closing or self.socket_closed:
+            return False  # nothing more is sent to it
+        if self.write_shared is None or self.held is not None or not self.idle():
+            self.local_events.put_nowait(event)
+            return False
+        room_id, kind = event["room"], event["type"]
+        cursor = self.cursors.get(room_id)
+        if cursor is None:
+            return False  # left the room meanwhile
+        if room_id in self.early:
+            self.local_events.put_nowait(event)
+            return False
+        if kind == "message.new":
+            if event["seq"] <= cursor:
+                return False  # delivered already
+            if event["seq"] == cursor + 1 and self.write_shared(frame):
+                self.cursors[room_id] = event["seq"]
+                return True
+        elif kind in ("message.edited", "message.deleted"):
+            if event["seq"] > cursor:
+                return False  # arrives, as it is now, with the entry itself
+            if self.write_shared(frame):
+                return False
+        elif kind in PASSED_ON and self.write_shared(frame):
+            return False
+        self.local_events.put_nowait(event)
+        return False
+
 
     async def _end_quiet_start(self) -> None:
         """Deliver what was held back since `hello`, from the database, in seq order."""
@@ -640,16 +703,17 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
     message_deleted = message_edited
 
     async def member_joined(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])
+        if event["room"] in self.cursors:  # not a room it left while this waited
+            await self.send(text_data=event["text"])
 
-    member_left = member_joined
+    member_left = typing_started = presence_changed = member_joined
 
     async def room_subscribe(self, event: dict[str, Any]) -> None:
         room_id = event["room"]
         if room_id in self.cursors:
             return
-        await self.channel_layer.group_add(room_group(room_id), self.channel_name)
         self.cursors[room_id] = event["seq"] - 1
+        await fanout.subscribe(room_id, self)
         await self.send(text_data=event["text"])
         await self._catch_up(room_id)
 
@@ -688,7 +752,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
             return
         await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
         for room_id in list(self.cursors):
-            await self.channel_layer.group_add(room_group(room_id), self.channel_name)
+            await fanout.subscribe(room_id, self)
 
     async def layer_recovered(self, event: dict[str, Any]) -> None:
         """The channel layer reconnected (chat/realtime/watchdog.py): entries published while
@@ -708,11 +772,8 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
                 self.early.pop(room_id, None)  # the database has these too
                 await self._catch_up(room_id)
 
-    async def presence_changed(self, event: dict[str, Any]) -> None:
+    async def read_updated(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["text"])
-
-    typing_started = presence_changed
-    read_updated = presence_changed
 
     # Presence
 

@@ -75,5 +75,6 @@ async def _send_later(batch: _Batch) -> None:
             ],
         }
         await send_now(
-            room_group(room_id), {"type": "presence.changed", "text": frames.dumps(frame)}
+            room_group(room_id),
+            {"type": "presence.changed", "room": room_id, "text": frames.dumps(frame)},
         )

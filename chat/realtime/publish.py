@@ -1,7 +1,8 @@
 """Sending events to sockets: only from services, only after the transaction commits.
 
 Each event carries its frame already serialized (`text`), so it is encoded once however many
-sockets receive it. The channel layer is a doorbell, not a store: if a send is lost, clients
+sockets receive it, and each event to a room's group names its `room` (chat.realtime.fanout
+hands it to that room's sockets). The channel layer is a doorbell, not a store: if a send is lost, clients
 recover the timeline from the database by seq (see chat/consumers).
 """
 
@@ -63,7 +64,9 @@ def member_change(room: Room, user: User, *, joined: bool) -> None:
     room_id = str(room.public_id)
     event_type = "member.joined" if joined else "member.left"
     frame = {"type": event_type, "room": room_id, "user": frames.user_data(user)}
-    _on_commit(room_group(room_id), {"type": event_type, "text": frames.dumps(frame)})
+    _on_commit(
+        room_group(room_id), {"type": event_type, "room": room_id, "text": frames.dumps(frame)}
+    )
     if joined:
         own = {"type": "room.joined", "room": frames.room_data(room)}
         # The socket starts reading the room's timeline at the "joined" line (room.last_seq).
@@ -142,4 +145,7 @@ async def typing(room_id: str, user: User, *, expires_in: float) -> None:
         "user": frames.user_data(user),
         "expires_in": expires_in,
     }
-    await send_now(room_group(room_id), {"type": "typing.started", "text": frames.dumps(frame)})
+    await send_now(
+        room_group(room_id),
+        {"type": "typing.started", "room": room_id, "text": frames.dumps(frame)},
+    )

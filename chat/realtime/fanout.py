@@ -1,0 +1,114 @@
+"""Live room events: received once per process, then handed to that room's sockets here.
+
+Sockets do not join room groups themselves. Each process joins a room's group once, with a
+channel of its own, while any of its sockets has the room open. channels_redis subscribes to a
+group once per process either way, but then queues and decodes each event once per socket and
+wakes each socket's reader for it; here an event is decoded once, its frame is built once
+(`SharedFrame`), and each socket of the room is offered it in turn, synchronously
+(`ParleySocket.offer`): a socket with nothing else to do writes it to its connection there and
+then, and any other queues it for its own handler loop, which does the careful part (gaps,
+catch-up, entries held back, clients that do not read).
+
+A socket's own events (its user's group, its wake-ups) still come on its own channel.
+"""
+
+import asyncio
+import logging
+import time
+import weakref
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+
+from chat.realtime.groups import room_group
+from chat.realtime.shared_frames import SharedFrame
+from ops import metrics
+
+logger = logging.getLogger(__name__)
+
+
+class Receiver(Protocol):
+    def offer(self, event: dict[str, Any], frame: SharedFrame) -> bool:
+        """Take a live event of one of its rooms; True if it delivered a timeline entry now."""
+        ...
+
+
+class _Fanout:
+    def __init__(self) -> None:
+        self.rooms: dict[str, set[Receiver]] = {}  # room id -> this process's sockets in it
+        self.channel: str | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.starting = asyncio.Lock()
+
+    async def start(self) -> None:
+        async with self.starting:
+            if self.task is not None and not self.task.done():
+                return
+            layer = get_channel_layer()
+            if self.channel is None:
+                self.channel = await layer.new_channel("fanout")
+            self.task = asyncio.get_running_loop().create_task(self.run(layer, self.channel))
+
+    async def run(self, layer: Any, channel: str) -> None:
+        while True:
+            try:
+                event = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The layer lost Redis: it reconnects by itself, and the watchdog has every
+                # socket catch up (chat/realtime/watchdog.py).
+                logger.exception("fan-out: receiving from the channel layer failed")
+                await asyncio.sleep(1)
+                continue
+            try:
+                self.deliver(event)
+            except Exception:
+                logger.exception("fan-out: delivering a %s event failed", event.get("type"))
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        sockets = self.rooms.get(event.get("room"))  # type: ignore[arg-type]
+        if not sockets:
+            return
+        frame = SharedFrame(event["text"])
+        delivered = 0
+        for socket in tuple(sockets):  # an offer never awaits, but it may unsubscribe
+            delivered += socket.offer(event, frame)
+        if delivered:
+            metrics.DELIVERIES.inc(delivered)
+            if "sent_at" in event:
+                metrics.FANOUT_LATENCY.observe(max(0.0, time.time() - event["sent_at"]))
+
+
+_fanouts: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Fanout]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _for_this_loop() -> _Fanout:
+    return _fanouts.setdefault(asyncio.get_running_loop(), _Fanout())
+
+
+async def subscribe(room_id: str, socket: Receiver) -> None:
+    """Offer `socket` the room's live events from now on (once this returns, none is missed).
+
+    Also renews the process's membership of the room's group (the in-memory layer forgets a
+    membership after its group expiry).
+    """
+    fanout = _for_this_loop()
+    await fanout.start()
+    fanout.rooms.setdefault(room_id, set()).add(socket)
+    # The layer waits for a subscription under way, so this returns only once it is in place.
+    await get_channel_layer().group_add(room_group(room_id), fanout.channel)
+
+
+async def unsubscribe(room_id: str, socket: Receiver) -> None:
+    """Stop offering the room's events to `socket`; the last socket out leaves the group."""
+    fanout = _for_this_loop()
+    sockets = fanout.rooms.get(room_id)
+    if sockets is None or socket not in sockets:
+        return
+    sockets.discard(socket)
+    if not sockets:
+        del fanout.rooms[room_id]
+        await get_channel_layer().group_discard(room_group(room_id), fanout.channel)
