@@ -2,8 +2,8 @@
 
 Each event carries its frame already serialized (`text`), so it is encoded once however many
 sockets receive it, and each event to a room's group names its `room` (chat.realtime.fanout
-hands it to that room's sockets). The channel layer is a doorbell, not a store: if a send is lost, clients
-recover the timeline from the database by seq (see chat/consumers).
+hands it to that room's sockets). The channel layer is a doorbell, not a store: if a send is
+lost, clients recover the timeline from the database by seq (see chat/consumers).
 """
 
 import logging
