@@ -603,7 +603,6 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         self.local_events.put_nowait(event)
         return False
 
-
     async def _end_quiet_start(self) -> None:
         """Deliver what was held back since `hello`, from the database, in seq order."""
         held, self.held = self.held or set(), None

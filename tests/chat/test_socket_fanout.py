@@ -58,9 +58,7 @@ async def test_without_the_extension_every_frame_goes_through_asgi(alice, bob, r
     await client.close()
 
 
-async def test_a_connection_refusing_shared_frames_gets_them_through_asgi(
-    alice, bob, room
-) -> None:
+async def test_a_connection_refusing_shared_frames_gets_them_through_asgi(alice, bob, room) -> None:
     """The server says no (the client is not reading, a close went out): the handler loop
     sends the frame, with its deadline, and nothing is lost or doubled."""
     client = await SocketClient(bob).connect()
