@@ -99,6 +99,9 @@ def start_server(tmp_path: Path, *, port: int | None = None, **env: str) -> Serv
             str(port),
             "--lifespan",
             "off",
+            # As scripts/parley-worker runs it: live frames go out as shared frames.
+            "--ws",
+            "chat.realtime.shared_frames:SharedFrameProtocol",
             "--log-level",
             "warning",
         ],

@@ -143,3 +143,31 @@ async def test_two_processes_share_messages_and_joins(tmp_path, people) -> None:
 
 def test_settings_are_json_serializable_for_the_record() -> None:
     assert json.dumps({"frame": settings.PARLEY_FRAME_MAX_BYTES})
+
+
+async def test_live_frames_reach_clients_with_and_without_compression(server, people) -> None:
+    """Live frames are written once for every socket, uncompressed even where the client
+    negotiated permessage-deflate (RFC 7692 allows it); replies go through the compressor."""
+    _, _, room, alice_cookie, bob_cookie = people
+    room_id = str(room.public_id)
+    headers = {"Cookie": bob_cookie, "Origin": server.origin}
+    deflating = await websockets.connect(server.ws_url, additional_headers=headers)
+    plain = await websockets.connect(server.ws_url, additional_headers=headers, compression=None)
+    assert [e.name for e in deflating.protocol.extensions] == ["permessage-deflate"]
+    assert plain.protocol.extensions == []
+    alice = await Peer(server, alice_cookie).connect()
+    for n in range(30):
+        await alice.send({"type": "message.send", "room": room_id, "body": f"é {n} " * 40})
+
+    for ws in (deflating, plain):
+        bodies = []
+        while len(bodies) < 30:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            if frame["type"] == "message.new":
+                bodies.append(frame["message"]["body"])
+        assert bodies == [f"é {n} " * 40 for n in range(30)]
+        await ws.send(json.dumps({"type": "ping", "ref": "p"}))
+        while (frame := json.loads(await asyncio.wait_for(ws.recv(), 5)))["type"] != "pong":
+            pass
+        await ws.close()
+    await alice.close()
