@@ -10,11 +10,11 @@ import logging
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.tokens import bearer_token, token_for_plain
+from chat.db import in_thread
 from chat.errors import InvalidInput
 from ops import metrics
 
@@ -50,7 +50,7 @@ class TokenOrSessionAuth:
             plain = bearer_token(header.decode("latin-1"))
         except InvalidInput:
             plain = None
-        token = await database_sync_to_async(token_for_plain)(plain) if plain else None
+        token = await in_thread(token_for_plain)(plain) if plain else None
         if token is None:
             return await self.app({**scope, "user": AnonymousUser()}, receive, send)
         # The socket closes when this token is revoked or expires.

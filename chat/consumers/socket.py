@@ -177,11 +177,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
                 user.pk, self.channel_name, limit=settings.PARLEY_SOCKETS_PER_USER
             )
             self.claimed = True
-            rooms = await self._subscribe(user)
-            # A logout between the handshake's check and joining the user's group went unheard.
-            current = await in_thread(access_is_current)(
-                user.pk, session_key=session_key, token_id=self.token_id
-            )
+            rooms, current = await self._subscribe(user, session_key)
         except presence.TooManySockets:
             metrics.SOCKETS_REFUSED.labels(reason="sockets_per_user").inc()
             logger.info(
@@ -236,20 +232,23 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
             )
         heartbeats.keep(self.user.pk, self.channel_name, self.cursors, lapsed=self._announce_again)
 
-    async def _subscribe(self, user: Any) -> list[dict[str, Any]]:
-        """Join the user's groups and set each room's cursor; the rooms as `hello` lists them."""
+    async def _subscribe(
+        self, user: Any, session_key: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Join the user's groups and set each room's cursor. Returns the rooms as `hello` lists
+        them, and whether the login the socket opened with is still valid."""
         # Subscribe before reading state, so nothing committed in between is missed.
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         for room_id in await in_thread(room_ids_of_user)(user):
             self.cursors[room_id] = 0
             await fanout.subscribe(room_id, self)
-        rooms = await in_thread(rooms_with_state)(user)
+        rooms, current_login = await in_thread(_opening_reads)(user, session_key, self.token_id)
         current = {room["id"]: room["last_seq"] for room in rooms}
         for room_id in set(self.cursors) - set(current):
             await self._unsubscribe(room_id, notify=False)  # left in between the two reads
         for room_id in self.cursors:
             self.cursors[room_id] = current[room_id]
-        return rooms
+        return rooms, current_login
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):
@@ -782,6 +781,18 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         await presence_notices.changed(
             self.user.pk, frames.user_data(self.user), list(self.cursors), online=True
         )
+
+
+def _opening_reads(
+    user: Any, session_key: str | None, token_id: int | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """The reads that follow joining the groups, in one trip to a worker thread: the rooms with
+    their state, and whether the login is still valid (a logout between the handshake's check
+    and joining the user's group went unheard)."""
+    return (
+        rooms_with_state(user),
+        access_is_current(user.pk, session_key=session_key, token_id=token_id),
+    )
 
 
 async def announce_offline(user_ids: list[int]) -> None:

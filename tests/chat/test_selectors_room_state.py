@@ -55,6 +55,17 @@ def test_lists_the_users_rooms_and_conversations_and_no_others(alice, bob) -> No
     assert ids == {str(general.public_id), str(conversation.public_id)}
 
 
+def test_a_staff_only_room_is_listed_to_its_staff_members_only(alice) -> None:
+    """A member who lost staff status keeps the membership but no longer sees the room."""
+    officer = UserFactory(is_staff=True)
+    room = make_room(name="Ops", visibility=Room.Visibility.STAFF, members=[alice, officer])
+    alice.is_staff = False
+    assert Membership.objects.filter(room=room, user=alice).exists()
+
+    assert [state["id"] for state in rooms_with_state(officer)] == [str(room.public_id)]
+    assert rooms_with_state(alice) == []
+
+
 def test_a_user_without_rooms_gets_an_empty_list() -> None:
     make_room(name="General")
 
