@@ -64,7 +64,7 @@ class _Fanout:
             try:
                 self.deliver(event)
             except Exception:
-                logger.exception("fan-out: delivering a %s event failed", event.get("type"))
+                logger.exception("fan-out: could not deliver a %s event", event.get("type"))
 
     def deliver(self, event: dict[str, Any]) -> None:
         sockets = self.rooms.get(event.get("room"))  # type: ignore[arg-type]
@@ -73,7 +73,12 @@ class _Fanout:
         frame = SharedFrame(event["text"])
         delivered = 0
         for socket in tuple(sockets):  # an offer never awaits, but it may unsubscribe
-            delivered += socket.offer(event, frame)
+            try:
+                delivered += socket.offer(event, frame)
+            except Exception:
+                # That socket finds the entry missing with the room's next one (a gap) or the
+                # next heartbeat; the others still get it.
+                logger.exception("fan-out: a socket refused a %s event", event.get("type"))
         if delivered:
             metrics.DELIVERIES.inc(delivered)
             if "sent_at" in event:

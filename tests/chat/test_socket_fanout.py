@@ -5,6 +5,7 @@ import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.layers import get_channel_layer
 
+from chat.realtime import fanout
 from chat.realtime.groups import room_group
 from chat.realtime.shared_frames import EXTENSION, SharedFrame
 from chat.services.messages import message_post
@@ -108,3 +109,22 @@ def test_a_shared_frame_is_an_unmasked_text_frame_built_once() -> None:
     assert wire[:4] == bytes([0x81, 126, 0x01, 0x90])  # FIN + text; 400 bytes, no mask bit
     assert wire[4:] == ("é" * 200).encode()
     assert frame.wire is wire
+
+
+def test_a_socket_that_fails_an_offer_does_not_keep_the_event_from_the_others() -> None:
+    class Refusing:
+        def offer(self, event, frame):
+            raise RuntimeError("handler is closed")
+
+    class Taking:
+        taken: list[str] = []
+
+        def offer(self, event, frame):
+            self.taken.append(frame.text)
+            return True
+
+    hub = fanout._Fanout()
+    taking = Taking()
+    hub.rooms["r"] = {Refusing(), taking, Refusing()}
+    hub.deliver({"type": "message.new", "room": "r", "seq": 1, "text": "{}"})
+    assert taking.taken == ["{}"]
