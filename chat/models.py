@@ -94,7 +94,12 @@ class Message(models.Model):
         ARCHIVED = "archived", "Archived"
         UNARCHIVED = "unarchived", "Unarchived"
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: the (room, seq) constraint's index serves every lookup by room, and
+    # with a second one PostgreSQL counted unread messages through the room-only index,
+    # filtering the whole timeline (36 ms at 100,000 messages instead of 0.1).
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     # Position in the room's timeline: 1, 2, 3 ... in commit order, never reused.
     seq = models.BigIntegerField()
     # Empty for system lines that no user wrote, and after the author's account is deleted.
