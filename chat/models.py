@@ -96,7 +96,8 @@ class Message(models.Model):
 
     # No index of its own: the (room, seq) constraint's index serves every lookup by room, and
     # with a second one PostgreSQL counted unread messages through the room-only index,
-    # filtering the whole timeline (36 ms at 100,000 messages instead of 0.1).
+    # filtering the whole timeline (a sidebar read took 36 ms at 100,000 messages a room, 1 ms
+    # without it).
     room = models.ForeignKey(
         Room, on_delete=models.CASCADE, related_name="messages", db_index=False
     )

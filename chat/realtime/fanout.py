@@ -91,7 +91,10 @@ _fanouts: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Fanout]" = (
 
 
 def _for_this_loop() -> _Fanout:
-    return _fanouts.setdefault(asyncio.get_running_loop(), _Fanout())
+    loop = asyncio.get_running_loop()
+    if loop not in _fanouts:
+        _fanouts[loop] = _Fanout()
+    return _fanouts[loop]
 
 
 async def subscribe(room_id: str, socket: Receiver) -> None:
