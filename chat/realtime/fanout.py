@@ -15,12 +15,12 @@ A socket's own events (its user's group, its wake-ups) still come on its own cha
 import asyncio
 import logging
 import time
-import weakref
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
 from chat.realtime.groups import room_group
+from chat.realtime.per_loop import PerLoop
 from chat.realtime.shared_frames import SharedFrame
 from ops import metrics
 
@@ -85,16 +85,7 @@ class _Fanout:
                 metrics.FANOUT_LATENCY.observe(max(0.0, time.time() - event["sent_at"]))
 
 
-_fanouts: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Fanout]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _for_this_loop() -> _Fanout:
-    loop = asyncio.get_running_loop()
-    if loop not in _fanouts:
-        _fanouts[loop] = _Fanout()
-    return _fanouts[loop]
+_fanouts = PerLoop(_Fanout)
 
 
 async def subscribe(room_id: str, socket: Receiver) -> None:
@@ -103,7 +94,7 @@ async def subscribe(room_id: str, socket: Receiver) -> None:
     Also renews the process's membership of the room's group (the in-memory layer forgets a
     membership after its group expiry).
     """
-    fanout = _for_this_loop()
+    fanout = _fanouts.get()
     await fanout.start()
     fanout.rooms.setdefault(room_id, set()).add(socket)
     # The layer waits for a subscription under way, so this returns only once it is in place.
@@ -112,7 +103,7 @@ async def subscribe(room_id: str, socket: Receiver) -> None:
 
 async def unsubscribe(room_id: str, socket: Receiver) -> None:
     """Stop offering the room's events to `socket`; the last socket out leaves the group."""
-    fanout = _for_this_loop()
+    fanout = _fanouts.get()
     sockets = fanout.rooms.get(room_id)
     if sockets is None or socket not in sockets:
         return

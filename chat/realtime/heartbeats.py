@@ -14,7 +14,6 @@
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from channels.layers import get_channel_layer
 
 from chat.db import in_thread
 from chat.realtime import presence
+from chat.realtime.per_loop import PerLoop
 from chat.selectors.rooms import room_heads
 
 logger = logging.getLogger(__name__)
@@ -98,9 +98,7 @@ class _Heartbeats:
                     logger.warning("could not tell a socket it is behind", exc_info=True)
 
 
-_heartbeats: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Heartbeats]" = (
-    weakref.WeakKeyDictionary()
-)
+_heartbeats = PerLoop(_Heartbeats)
 
 
 def keep(
@@ -111,14 +109,13 @@ def keep(
     lapsed: Callable[[], Awaitable[None]],
 ) -> None:
     """Look after this socket from now on (its presence entry was claimed when it opened)."""
-    loop = asyncio.get_running_loop()
-    heartbeats = _heartbeats.setdefault(loop, _Heartbeats())
+    heartbeats = _heartbeats.get()
     heartbeats.sockets[channel_name] = _Socket(user_id, channel_name, cursors, lapsed)
     if heartbeats.task is None or heartbeats.task.done():
-        heartbeats.task = loop.create_task(heartbeats.run())
+        heartbeats.task = asyncio.get_running_loop().create_task(heartbeats.run())
 
 
 def drop(channel_name: str) -> None:
-    heartbeats = _heartbeats.get(asyncio.get_running_loop())
+    heartbeats = _heartbeats.existing()
     if heartbeats is not None:
         heartbeats.sockets.pop(channel_name, None)

@@ -13,13 +13,13 @@ other "online", and whichever batch goes last must not be the stale one.
 
 import asyncio
 import logging
-import weakref
 from typing import Any
 
 from django.conf import settings
 
 from chat.realtime import frames, presence
 from chat.realtime.groups import room_group
+from chat.realtime.per_loop import PerLoop
 from chat.realtime.publish import send_now
 
 logger = logging.getLogger(__name__)
@@ -34,9 +34,7 @@ class _Batch:
         self.sending: asyncio.Task[None] | None = None
 
 
-_batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch]" = (
-    weakref.WeakKeyDictionary()
-)
+_batches = PerLoop(_Batch)
 
 
 async def changed(
@@ -45,13 +43,12 @@ async def changed(
     """Queue a user's presence change for every room they are in."""
     if not room_ids:
         return
-    loop = asyncio.get_running_loop()
-    batch = _batches.setdefault(loop, _Batch())
+    batch = _batches.get()
     for room_id in room_ids:
         batch.rooms.setdefault(room_id, {})[user_id] = user_data
     batch.online[user_id] = online
     if batch.sending is None or batch.sending.done():
-        batch.sending = loop.create_task(_send_later(batch))
+        batch.sending = asyncio.get_running_loop().create_task(_send_later(batch))
 
 
 async def _send_later(batch: _Batch) -> None:

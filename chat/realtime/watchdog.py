@@ -15,6 +15,8 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from chat.realtime.per_loop import PerLoop
+
 logger = logging.getLogger(__name__)
 
 # How often new pub/sub connections (a flushed or new layer) are looked for.
@@ -64,29 +66,20 @@ class _Watchdog:
                     logger.exception("watchdog: could not reach socket %s", channel_name)
 
 
-_watchdogs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _for_this_loop() -> _Watchdog:
-    loop = asyncio.get_running_loop()
-    if loop not in _watchdogs:
-        _watchdogs[loop] = _Watchdog()
-    return _watchdogs[loop]
+_watchdogs = PerLoop(_Watchdog)
 
 
 def watch(channel_name: str) -> None:
     """A socket opened: tell it when the layer reconnects (only with REDIS_URL)."""
     if not settings.REDIS_URL:
         return
-    watchdog = _for_this_loop()
+    watchdog = _watchdogs.get()
     watchdog.sockets.add(channel_name)
     if watchdog.task is None or watchdog.task.done():
         watchdog.task = asyncio.get_running_loop().create_task(watchdog.run())
 
 
 def forget(channel_name: str) -> None:
-    watchdog = _watchdogs.get(asyncio.get_running_loop())
+    watchdog = _watchdogs.existing()
     if watchdog is not None:
         watchdog.sockets.discard(channel_name)

@@ -103,7 +103,7 @@ async def test_the_last_entry_of_a_quiet_room_is_found_even_if_its_publish_was_l
     """Its process died between commit and publish: no later entry reveals the gap, so the
     process's heartbeat finds the room quiet and the socket behind, and it reads the room."""
     client = await SocketClient(bob).connect()
-    beating = heartbeats._heartbeats[asyncio.get_running_loop()]
+    beating = heartbeats._heartbeats.existing()
     await beating.beat()  # the room's last seq as it was
     (lost,) = await post_unsent(alice, room, ["never published"], unsent)
     await beating.beat()  # moved since: still may be on its way

@@ -190,7 +190,7 @@ async def test_a_lapsed_entry_is_refreshed_and_its_user_announced_again(alice, b
     b = await watching(bob).connect()
     a = await SocketClient(alice).connect()
     await b.receive_until(is_presence("alice", True))
-    beating = heartbeats._heartbeats[asyncio.get_running_loop()]
+    beating = heartbeats._heartbeats.existing()
     (channel,) = [s.channel_name for s in beating.sockets.values() if s.user_id == alice.pk]
     await presence.store().leave(alice.pk, channel)  # lost, as in a Redis restart
     assert await presence.store().online([alice.pk]) == set()
