@@ -1,8 +1,9 @@
 """Posting, editing and deleting messages in a room's timeline."""
 
 import uuid
+from contextlib import nullcontext
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -17,8 +18,8 @@ from chat.errors import (
 )
 from chat.models import Membership, Message, Room
 from chat.realtime import publish
-from chat.selectors.access import member_room
-from chat.services.timeline import timeline_append
+from chat.selectors.access import member_room, parse_room_id
+from chat.services.timeline import timeline_append, timeline_post
 from chat.services.validation import clean_body, clean_client_id
 from ops import metrics
 
@@ -37,19 +38,13 @@ def message_post(
     client_key = clean_client_id(client_id)
     try:
         ratelimit.take_write(user.pk)
-        with transaction.atomic():
-            room = member_room(user, room_id, lock=True).room
-            if room.is_archived:
-                raise RoomArchived()
-            # A retry's client_id is stored already: the insert fails and the whole
-            # transaction, the seq with it, rolls back. Looking for it only then saves every
-            # first send a query.
-            message = timeline_append(
-                room, kind=Message.Kind.TEXT, author=user, body=text, client_id=client_key
-            )
-            publish.timeline_entry(message)
-            transaction.on_commit(metrics.MESSAGES_POSTED.inc)
-            return message
+        # A retry's client_id is stored already: the insert fails and the whole transaction,
+        # the seq with it, rolls back. Looking for it only then saves every first send a query.
+        # Inside a caller's transaction a savepoint keeps that transaction usable after it.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            message = timeline_post(
+                user, parse_room_id(room_id), body=text, client_id=client_key
+            ) or _post_checked(user, room_id, text, client_key)
     except (IntegrityError, ParleyError):
         # A retry gets the first message back, even if it would be refused now (rate limited,
         # the room archived or left since).
@@ -57,6 +52,21 @@ def message_post(
         if earlier is None:
             raise
         return earlier
+    publish.timeline_entry(message)
+    transaction.on_commit(metrics.MESSAGES_POSTED.inc)
+    return message
+
+
+def _post_checked(user: User, room_id: object, text: str, client_key: str | None) -> Message:
+    """The post with each check its own step: on SQLite, and where timeline_post matched no
+    room, to raise the error that says why (or post, if the user joined in between)."""
+    with transaction.atomic():
+        room = member_room(user, room_id, lock=True).room
+        if room.is_archived:
+            raise RoomArchived()
+        return timeline_append(
+            room, kind=Message.Kind.TEXT, author=user, body=text, client_id=client_key
+        )
 
 
 def _seq(seq: object) -> int:

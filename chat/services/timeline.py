@@ -1,9 +1,13 @@
-"""Appending to a room's timeline: the single place where a seq is handed out."""
+"""Appending to a room's timeline: the only places where a seq is handed out."""
 
+import uuid
+from functools import cache
+
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from chat.models import Message, Room
+from chat.models import Membership, Message, Room
 
 
 def timeline_append(
@@ -30,3 +34,92 @@ def timeline_append(
         body=body,
         client_id=client_id,
     )
+
+
+def _columns(model: type) -> list[str]:
+    return [field.column for field in model._meta.concrete_fields]
+
+
+def _attnames(model: type) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+@cache
+def _post_statement() -> str:
+    """Advance the room's seq under its row lock and insert the message, as one statement.
+
+    The UPDATE locks the room row until the statement commits, as select_for_update does for
+    timeline_append, so seq order is still commit order. It matches only a room the user may
+    post in (a member, not archived, staff-only rooms for staff); any other case matches no
+    row and inserts nothing.
+    """
+    room_columns = ", ".join(f"room.{column}" for column in _columns(Room))
+    return f"""
+        WITH room AS (
+            UPDATE {Room._meta.db_table}
+            SET last_seq = last_seq + 1, last_activity_at = %(now)s
+            WHERE public_id = %(room)s AND NOT is_archived
+              AND (kind = %(direct)s OR visibility <> %(staff_only)s OR %(is_staff)s)
+              AND EXISTS (
+                  SELECT 1 FROM {Membership._meta.db_table} member
+                  WHERE member.room_id = {Room._meta.db_table}.id AND member.user_id = %(user)s
+              )
+            RETURNING *
+        ), message AS (
+            INSERT INTO {Message._meta.db_table}
+                (room_id, seq, author_id, kind, body, created_at, client_id)
+            SELECT id, last_seq, %(user)s, %(text)s, %(body)s, %(now)s, %(client_id)s FROM room
+            RETURNING id
+        )
+        SELECT message.id, {room_columns} FROM message, room
+    """  # noqa: S608 (table and column names come from the models, values are parameters)
+
+
+def timeline_post(
+    user: User, room_id: uuid.UUID, *, body: str, client_id: str | None
+) -> Message | None:
+    """Append `user`'s text message in one statement and one round trip, on PostgreSQL.
+
+    None when it did not post: the user may not post there (timeline_append's path then says
+    why) or the database cannot run it. It costs a seventh of the CPU of the locked read, the
+    UPDATE and the INSERT that timeline_append's path takes (docs/benchmarks.md). A repeated
+    client_id raises IntegrityError, as there.
+    """
+    if connection.vendor != "postgresql" or not user.is_active:
+        return None
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _post_statement(),
+            {
+                "now": now,
+                "room": room_id,
+                "direct": Room.Kind.DIRECT,
+                "staff_only": Room.Visibility.STAFF,
+                "is_staff": user.is_staff,
+                "user": user.pk,
+                "text": Message.Kind.TEXT,
+                "body": body,
+                "client_id": client_id,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    room = Room.from_db(connection.alias, _attnames(Room), row[1:])
+    fields = {
+        "id": row[0],
+        "room_id": room.pk,
+        "seq": room.last_seq,
+        "author_id": user.pk,
+        "kind": Message.Kind.TEXT,
+        "body": body,
+        "created_at": now,
+        "edited_at": None,
+        "deleted_at": None,
+        "client_id": client_id,
+    }
+    names = _attnames(Message)
+    message = Message.from_db(connection.alias, names, [fields[name] for name in names])
+    message.room, message.author = room, user
+    return message

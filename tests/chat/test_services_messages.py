@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from chat.errors import (
     BodyEmpty,
@@ -15,6 +17,7 @@ from chat.errors import (
     RoomNotFound,
 )
 from chat.models import Message, Room
+from chat.realtime import frames
 from chat.services.messages import message_post
 from chat.services.rooms import room_update
 from tests.factories import UserFactory, make_room
@@ -237,6 +240,59 @@ def test_posting_to_an_invite_only_room_you_are_not_in_is_room_not_found() -> No
 
     with nothing_written(room), pytest.raises(RoomNotFound):
         message_post(UserFactory(), room_id=room.public_id, body="hello")
+
+
+def test_a_member_who_lost_sight_of_a_room_made_staff_only_cannot_post() -> None:
+    admin = UserFactory(is_staff=True)
+    member = UserFactory(is_staff=False)
+    room = make_room(admin, members=[member])
+    Room.objects.filter(pk=room.pk).update(visibility=Room.Visibility.STAFF)
+
+    with nothing_written(room), pytest.raises(RoomNotFound):
+        message_post(member, room_id=room.public_id, body="hello")
+
+
+def test_a_staff_member_posts_in_a_staff_only_room() -> None:
+    admin = UserFactory(is_staff=True)
+    room = make_room(admin, visibility=Room.Visibility.STAFF)
+
+    message = message_post(admin, room_id=room.public_id, body="hello")
+
+    assert Message.objects.get(room=room, seq=message.seq).body == "hello"
+
+
+def test_a_deactivated_member_cannot_post() -> None:
+    member, room = member_and_room()
+    member.is_active = False
+    member.save()
+
+    with nothing_written(room), pytest.raises(RoomNotFound):
+        message_post(member, room_id=room.public_id, body="hello")
+
+
+def test_the_message_returned_is_the_one_stored_with_its_room_as_stored() -> None:
+    member, room = member_and_room()
+
+    message = message_post(member, room_id=room.public_id, body="hello", client_id="c-9")
+
+    stored = Message.objects.select_related("room", "author").get(pk=message.pk)
+    assert frames.message_data(message) == frames.message_data(stored)
+    assert (message.room_id, message.author_id) == (room.pk, member.pk)
+    for field in Room._meta.concrete_fields:
+        assert getattr(message.room, field.attname) == getattr(stored.room, field.attname)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_post_is_one_statement() -> None:
+    """timeline_post, not the checked path; that one would pass every other test too."""
+    member, room = member_and_room()
+
+    with CaptureQueriesContext(connection) as queries:
+        message_post(member, room_id=room.public_id, body="hello")
+
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1
+    assert "INSERT INTO" in statements[0]
 
 
 @pytest.mark.parametrize("room_id", ["nope", "00000000-0000-0000-0000-000000000000", None, 7])
