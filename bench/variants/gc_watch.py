@@ -16,8 +16,11 @@ def _watch(phase: str, info: dict) -> None:
     elif _started:
         took = (time.perf_counter() - _started[0]) * 1000
         if took >= 10:
+            # Objects the collector walks on a full pass, and those frozen out of its reach.
+            walked = len(gc.get_objects()) if info["generation"] == 2 else "-"
             print(
-                f"gc gen{info['generation']} {took:.0f} ms, {info['collected']} collected",
+                f"gc gen{info['generation']} {took:.0f} ms, {info['collected']} collected, "
+                f"{walked} tracked, {gc.get_freeze_count()} frozen",
                 file=sys.stderr,
                 flush=True,
             )
