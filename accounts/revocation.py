@@ -32,10 +32,10 @@ def access_is_current(user_id: int, *, session_key: str | None, token_id: int | 
 
     For the moment between the handshake's check and the socket hearing revocations.
     """
+    if token_id is not None:
+        return token_is_usable(token_id, user_id=user_id)  # the user's state too, in one query
     if not User.objects.filter(pk=user_id, is_active=True).exists():
         return False
-    if token_id is not None:
-        return token_is_usable(token_id)
     if session_key is not None:
         store = import_module(settings.SESSION_ENGINE).SessionStore
         return store().exists(session_key)

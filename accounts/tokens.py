@@ -111,9 +111,11 @@ def token_for_plain(plain: str) -> AccessToken | None:
     return token
 
 
-def token_is_usable(token_id: int) -> bool:
-    """Whether a token is neither revoked nor expired."""
-    return AccessToken.objects.filter(_usable(), pk=token_id).exists()
+def token_is_usable(token_id: int, *, user_id: int) -> bool:
+    """Whether a token of `user_id` is neither revoked nor expired, and its user active."""
+    return AccessToken.objects.filter(
+        _usable(), pk=token_id, user_id=user_id, user__is_active=True
+    ).exists()
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -7,8 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccessToken
+from accounts.revocation import access_is_current
 from accounts.tokens import MAX_LIFETIME_DAYS, token_create, token_revoke, user_for_token
 from chat.errors import InvalidInput
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +80,20 @@ def test_the_page_refuses_a_lifetime_out_of_range_with_a_message(client, alice) 
     assert page.status_code == 200
     assert "expires_in_days" in page.context["error"]
     assert not AccessToken.objects.exists()
+
+
+def test_a_socket_login_by_token_is_current_only_while_token_and_user_both_are(alice) -> None:
+    token, _ = token_create(alice, name="bot")
+
+    def current(user_id: int = alice.pk) -> bool:
+        return access_is_current(user_id, session_key=None, token_id=token.pk)
+
+    assert current()
+    assert not current(UserFactory().pk)  # someone else's token
+    alice.is_active = False
+    alice.save()
+    assert not current()
+    alice.is_active = True
+    alice.save()
+    token_revoke(alice, token_id=token.pk)
+    assert not current()
