@@ -183,7 +183,7 @@ class Stepper:
             server_counters=counters,
         )
         if not servers.alive():
-            result["passed"] = False
+            result["passed"] = result["late_only"] = False
             result["reasons"].append("a server process died")
         self._say(target, result)
         return result
@@ -221,10 +221,11 @@ class Stepper:
             )
         if check.get("ahead"):
             reasons.append(f"{check['ahead']} sockets ahead of the database")
-        if p99 > P99_LIMIT_MS:
-            reasons.append(f"p99 {p99:.0f} ms")
-        if in_time < IN_TIME_MIN:
-            reasons.append(f"{in_time:.1%} in time")
+        late = [
+            *([f"p99 {p99:.0f} ms"] if p99 > P99_LIMIT_MS else []),
+            *([f"{in_time:.1%} in time"] if in_time < IN_TIME_MIN else []),
+        ]
+        reasons += late
         if check.get("slow_missing"):
             reasons.append(f"slow readers lost {check['slow_missing']}")
         saturated = answer["client_cpu"] > CLIENT_CPU_MAX
@@ -235,6 +236,8 @@ class Stepper:
         return {
             "passed": not reasons,
             "invalid": bool(reasons) and (saturated or lagging),
+            # Everything arrived, once each, but not in time.
+            "late_only": bool(late) and len(late) == len(reasons),
             "client_saturated": saturated,
             "client_lagging": lagging,
             "reasons": reasons,
@@ -288,8 +291,11 @@ class Stepper:
             nonlocal best, failed, limit
             result = self.step(target, servers, rate)
             steps.append(result)
-            if result["invalid"] and not self.over_budget():
-                result = self.step(target, servers, rate)  # once more: the client was starved
+            # Once more: the client was starved, or everything arrived but one stall of the
+            # shared machine (a scheduler delay, a garbage collection) made a 3 s step's p99
+            # late. A rate fails only if it fails twice; the same for every server measured.
+            if (result["invalid"] or result["late_only"]) and not self.over_budget():
+                result = self.step(target, servers, rate)
                 steps.append(result)
             if result["passed"]:
                 best = rate if best is None else max(best, rate)
