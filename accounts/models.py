@@ -29,6 +29,12 @@ class User(AbstractUser):
     def shown_name(self) -> str:
         return self.display_name or self.username
 
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        # A new password hash ends every session of the user (Django checks each session
+        # against it); once saved, accounts.revocation closes those sessions' sockets too.
+        self.password_replaced = True
+
 
 class AccessToken(models.Model):
     """A personal access token for API clients and bots. Only a hash of the secret is stored."""

@@ -2,7 +2,9 @@
 
 A socket checks its login only at the handshake, so whatever ends a login also tells the
 user's sockets (publish.access_revoked, through the user's group, so every process hears it).
-A logout closes the sockets of that session only; deactivation and deletion close them all.
+A logout closes the sockets of that session only; a new password (from the admin, or Django
+upgrading the hash at a login) those of every session, not the token sockets; deactivation and
+deletion close them all.
 Revoking a token is a service (accounts.tokens.token_revoke) and publishes there. Bulk
 `QuerySet.update(is_active=False)` sends no signal and so closes nothing.
 """
@@ -59,6 +61,16 @@ def _close_sockets_of_inactive_user(
         return
     if not instance.is_active:
         publish.access_revoked(instance.pk)
+
+
+@receiver(post_save, sender=User, dispatch_uid="parley_close_session_sockets_of_new_password")
+def _close_session_sockets_of_new_password(
+    sender: Any, instance: User, created: bool, **kwargs: Any
+) -> None:
+    if getattr(instance, "password_replaced", False):
+        instance.password_replaced = False
+        if not created:
+            publish.access_revoked(instance.pk, every_session=True)
 
 
 @receiver(post_delete, sender=User, dispatch_uid="parley_close_sockets_of_deleted_user")

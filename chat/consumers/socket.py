@@ -733,6 +733,8 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
             return  # another session of the same user logged out
         if event["token"] is not None and event["token"] != self.token_id:
             return
+        if event.get("every_session") and self.session is None:
+            return  # a new password ends the user's sessions, not their tokens
         logger.info("socket closed: access revoked, user %s", self.user.pk)
         await self._release()  # nothing more reaches it from here on
         with contextlib.suppress(TimeoutError):

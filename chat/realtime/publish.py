@@ -89,16 +89,22 @@ def access_lost(room: Room, user: User) -> None:
 
 
 def access_revoked(
-    user_id: int, *, session: str | None = None, token_id: int | None = None
+    user_id: int,
+    *,
+    session: str | None = None,
+    token_id: int | None = None,
+    every_session: bool = False,
 ) -> None:
     """A session ended or a token was revoked: the user's sockets opened with it close.
 
-    `session` is the session's fingerprint (accounts.revocation); with neither it nor
-    `token_id`, every socket of the user closes (the account was deactivated or deleted).
+    `session` is the session's fingerprint (accounts.revocation); `every_session` closes the
+    sockets of all the user's sessions and none opened with a token (a new password); with
+    none of the three, every socket of the user closes (the account was deactivated or deleted).
     """
-    _on_commit(
-        user_group(user_id), {"type": "access.revoked", "session": session, "token": token_id}
-    )
+    event = {"type": "access.revoked", "session": session, "token": token_id}
+    if every_session:
+        event["every_session"] = True
+    _on_commit(user_group(user_id), event)
 
 
 def conversation_opened(room: Room, user: User, *, peer: User) -> None:

@@ -1,10 +1,10 @@
 """Ending access reaches open sockets (accounts.revocation, docs/protocol.md "Close codes").
 
-Logging out closes that session's sockets with 4003 and no others; deactivating or deleting an
-account closes all of the user's; revoking a token, or its expiry, closes the sockets opened with
-that token; removing a member takes the room off their sockets. A closed login cannot open a new
-socket. Sockets are opened through the whole ASGI application (config.asgi), as a browser or an
-API client would.
+Logging out closes that session's sockets with 4003 and no others; a new password closes the
+sockets of all the user's sessions; deactivating or deleting an account closes all of the
+user's; revoking a token, or its expiry, closes the sockets opened with that token; removing a
+member takes the room off their sockets. A closed login cannot open a new socket. Sockets are
+opened through the whole ASGI application (config.asgi), as a browser or an API client would.
 """
 
 import json
@@ -176,6 +176,35 @@ async def test_deactivating_a_user_closes_every_socket_of_theirs(
     await still_served(bob_tab, lobby, "alice went quiet")
     assert await refused_code(browser.headers()) == CLOSE_UNAUTHENTICATED
     assert await refused_code(bearer(plain)) == CLOSE_UNAUTHENTICATED
+    await bob_tab.disconnect()
+
+
+async def test_a_new_password_closes_every_session_socket_of_the_user_and_no_token_socket(
+    alice: User, bob: User, lobby: Room
+) -> None:
+    laptop, phone = await in_thread(Browser)(alice), await in_thread(Browser)(alice)
+    session_sockets = [await open_socket(laptop.headers()), await open_socket(phone.headers())]
+    _, plain = await in_thread(token_create)(alice, name="bot")
+    token_socket = await open_socket(bearer(plain))
+    bob_tab = await open_socket((await in_thread(Browser)(bob)).headers())
+
+    def new_password_in_the_admin() -> None:
+        operator = Client()
+        operator.force_login(UserFactory(is_staff=True, is_superuser=True))
+        response = operator.post(
+            f"/admin/accounts/user/{alice.pk}/password/",
+            {"password1": "a whole new secret", "password2": "a whole new secret"},
+        )
+        assert response.status_code == 302, response.content
+
+    await in_thread(new_password_in_the_admin)()
+
+    for socket in session_sockets:
+        assert await close_code(socket) == CLOSE_ACCESS_REVOKED
+    assert await refused_code(laptop.headers()) == CLOSE_UNAUTHENTICATED
+    await still_served(token_socket, lobby, "the bot carries on")
+    await still_served(bob_tab, lobby, "bob carries on")
+    await token_socket.disconnect()
     await bob_tab.disconnect()
 
 
