@@ -1,6 +1,7 @@
 """Checks on user-supplied text shared by the services."""
 
 import re
+import unicodedata
 
 from django.conf import settings
 
@@ -10,6 +11,17 @@ from chat.errors import BodyEmpty, BodyInvalid, BodyTooLong, InvalidInput
 # can carry but no database can store).
 _UNSENDABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _CLIENT_ID = re.compile(r"[\x21-\x7e]{1,64}")
+# Letters and symbols that show as blank space: the Hangul fillers and the blank Braille pattern.
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows_nothing(text: str) -> bool:
+    """Whether every character is whitespace, a format character (zero-width space, joiners,
+    direction marks, the BOM) or a blank glyph, so the text would look empty."""
+    return all(
+        char.isspace() or char in _BLANK_GLYPHS or unicodedata.category(char) == "Cf"
+        for char in text
+    )
 
 
 def clean_body(body: object) -> str:
@@ -20,7 +32,7 @@ def clean_body(body: object) -> str:
     if not isinstance(body, str):
         raise InvalidInput("'body' must be a string.", field="body")
     text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text:
+    if _shows_nothing(text):
         raise BodyEmpty()
     limit = settings.PARLEY_MESSAGE_MAX_LENGTH
     if len(text) > limit:
@@ -48,7 +60,7 @@ def clean_room_name(name: object) -> str:
     if not isinstance(name, str):
         raise InvalidInput("The room name must be a string.", field="name")
     text = " ".join(name.split())
-    if not text:
+    if _shows_nothing(text):
         raise InvalidInput("The room name cannot be empty.", field="name")
     if len(text) > 80:
         raise InvalidInput("The room name is limited to 80 characters.", field="name")

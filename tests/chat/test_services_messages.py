@@ -102,7 +102,24 @@ def test_emoji_and_non_latin_text_are_stored_unchanged() -> None:
     assert Message.objects.get(pk=message.pk).body == "héllo 世界 👋🏽"
 
 
-@pytest.mark.parametrize("body", ["", " ", "   \t  ", "\n", "\r\n\r\n", " \u00a0\u2003 "], ids=repr)
+def test_a_body_with_zero_width_characters_around_visible_text_is_kept_whole() -> None:
+    member, room = member_and_room()
+    body = "\u200bhi \U0001f469\u200d\U0001f4bb"  # zero-width space, then an emoji with a joiner
+
+    message = message_post(member, room_id=room.public_id, body=body)
+
+    assert Message.objects.get(pk=message.pk).body == body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        *("", " ", "   \t  ", "\n", "\r\n\r\n", " \u00a0\u2003 "),
+        # Nothing that shows: zero-width space, joiner, BOM, direction mark, blank glyphs.
+        *("\u200b", "\u200b\u200d\ufeff", " \u200e\n\u2060 ", "\u3164", "\u2800\u2800"),
+    ],
+    ids=repr,
+)
 def test_empty_or_whitespace_only_body_is_body_empty(body: str) -> None:
     member, room = member_and_room()
 

@@ -145,6 +145,7 @@ def test_room_create_with_an_unknown_visibility_is_invalid_input() -> None:
     [
         pytest.param("", id="empty"),
         pytest.param("   \t\n ", id="whitespace-only"),
+        pytest.param("\u200b\u200d \u3164", id="zero-width-and-blank-glyphs-only"),
         pytest.param("n" * 81, id="81-characters"),
         pytest.param("bad\x00name", id="nul"),
         pytest.param("bell\x07", id="bell"),
