@@ -74,9 +74,10 @@ def rss_kib(server: Server) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def http_status(server: Server, path: str) -> int:
-    """The HTTP status of a plain GET of `path` on the server."""
-    request = urllib.request.Request(f"{server.origin}{path}")  # noqa: S310 - our own server
+def http_status(server: Server, path: str, cookie: str | None = None) -> int:
+    """The HTTP status of a plain GET of `path` on the server (logged in with `cookie`)."""
+    headers = {"Cookie": cookie} if cookie else {}
+    request = urllib.request.Request(f"{server.origin}{path}", headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return response.status

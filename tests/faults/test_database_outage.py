@@ -7,7 +7,13 @@ import asyncio
 import pytest
 from django.db import connection
 
-from tests.faults.cluster import Cluster, people, proxied_database_url, wait_for_readiness
+from tests.faults.cluster import (
+    Cluster,
+    http_status,
+    people,
+    proxied_database_url,
+    wait_for_readiness,
+)
 from tests.faults.member import Member
 from tests.faults.proxy import TcpProxy
 from tests.faults.report import scaled
@@ -61,10 +67,12 @@ async def test_database_down_refuses_posts_clearly_and_recovers_without_restart(
         unready = await wait_for_readiness(server, 503, timeout=10)
         late_comer = Member(members[0].name + "-late", members[0].cookie)
         refused = await _try_connect(late_comer, server)
+        page_during = await asyncio.to_thread(http_status, server, "/", members[0].cookie)
         await asyncio.sleep(outage)
         during = replies[went_down:]
         proxy.up()
         ready = await wait_for_readiness(server, 200, timeout=10)
+        page_after = await asyncio.to_thread(http_status, server, "/", members[0].cookie)
         came_back = len(replies)
         await asyncio.sleep(1.5)
         stop.set()
@@ -84,12 +92,14 @@ async def test_database_down_refuses_posts_clearly_and_recovers_without_restart(
         f"/readyz 503 during: {unready}, 200 after: {ready}; a new socket during the "
         f"outage: {refused}",
         f"acks after the recovery: {sum(r['type'] == 'ack' for r in after)}",
+        f"the rooms page: {page_during} during, {page_after} after",
     ]
     reliability.record("5. PostgreSQL unreachable", figures, layer=cluster.layer)
     assert not figures.problems(), figures
     assert "internal" not in codes_during, codes_during
     assert "unavailable" in codes_during, codes_during
     assert unready and ready
+    assert (page_during, page_after) == (503, 200)  # "try again shortly", not a bare 500
     assert any(reply["type"] == "ack" for reply in after)
     assert figures.persisted == figures.acked
 

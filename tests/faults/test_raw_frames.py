@@ -180,7 +180,7 @@ def cases(attacker: Attacker, room: str) -> list[tuple[str, Callable, str]]:
         ),
         ("a right-to-left override", text(attacker.post("\u202eevil.exe\u202c ok")), "ack"),
         ("zero-width characters", text(attacker.post("a\u200b\u200c\u200d\u2060\ufeffb")), "ack"),
-        ("only zero-width characters", text(attacker.post("\u200b\ufeff")), "ack"),
+        ("only zero-width characters", text(attacker.post("\u200b\ufeff")), "body_empty"),
         (f"{BODY_MAX} emoji", text(attacker.post(EMOJI * BODY_MAX)), "ack"),
         (
             f"{BODY_MAX} emoji as raw UTF-8",
