@@ -1,11 +1,12 @@
 """Ending access reaches open sockets: logging out, deactivating or deleting an account.
 
 A socket checks its login only at the handshake, so whatever ends a login also tells the
-user's sockets (publish.access_revoked, through the user's group, so every process hears it).
+user's sockets (the `access_revoked` signal, which chat turns into an event to the user's
+sockets in every process).
 A logout closes the sockets of that session only; a new password (from the admin, or Django
 upgrading the hash at a login) those of every session, not the token sockets; deactivation and
 deletion close them all.
-Revoking a token is a service (accounts.tokens.token_revoke) and publishes there. Bulk
+Revoking a token is a service (accounts.tokens.token_revoke) and sends the signal there. Bulk
 `QuerySet.update(is_active=False)` sends no signal and so closes nothing.
 """
 
@@ -20,8 +21,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts.models import User
+from accounts.signals import access_revoked
 from accounts.tokens import token_is_usable
-from chat.realtime import publish
 
 
 def session_fingerprint(session_key: str) -> str:
@@ -50,7 +51,7 @@ def _close_sockets_of_session(
 ) -> None:
     session_key = request.session.session_key
     if user is not None and session_key:
-        publish.access_revoked(user.pk, session=session_fingerprint(session_key))
+        access_revoked.send(sender=User, user_id=user.pk, session=session_fingerprint(session_key))
 
 
 @receiver(post_save, sender=User, dispatch_uid="parley_close_sockets_of_inactive_user")
@@ -60,7 +61,7 @@ def _close_sockets_of_inactive_user(
     if update_fields is not None and "is_active" not in update_fields:
         return
     if not instance.is_active:
-        publish.access_revoked(instance.pk)
+        access_revoked.send(sender=User, user_id=instance.pk)
 
 
 @receiver(post_save, sender=User, dispatch_uid="parley_close_session_sockets_of_new_password")
@@ -70,9 +71,9 @@ def _close_session_sockets_of_new_password(
     if getattr(instance, "password_replaced", False):
         instance.password_replaced = False
         if not created:
-            publish.access_revoked(instance.pk, every_session=True)
+            access_revoked.send(sender=User, user_id=instance.pk, every_session=True)
 
 
 @receiver(post_delete, sender=User, dispatch_uid="parley_close_sockets_of_deleted_user")
 def _close_sockets_of_deleted_user(sender: Any, instance: User, **kwargs: Any) -> None:
-    publish.access_revoked(instance.pk)
+    access_revoked.send(sender=User, user_id=instance.pk)

@@ -14,8 +14,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import AccessToken, User
-from chat.errors import InvalidInput, TokenNotFound
-from chat.realtime import publish
+from accounts.signals import access_revoked
+from core.errors import InvalidInput, TokenNotFound
 
 PREFIX = "parley"
 MAX_TOKENS_PER_USER = 50
@@ -76,7 +76,7 @@ def token_revoke(user: User, *, token_id: object) -> AccessToken:
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
-            publish.access_revoked(user.pk, token_id=token.pk)
+            access_revoked.send(sender=User, user_id=user.pk, token_id=token.pk)
     return token
 
 

@@ -6,7 +6,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.forms import SignUpForm
 from accounts.tokens import token_create, token_revoke, tokens_of_user
-from chat.errors import ParleyError
+from core.errors import ParleyError
 
 
 @sensitive_post_parameters("password1", "password2")

@@ -7,7 +7,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts.tokens import bearer_token, user_for_token
-from chat.errors import InvalidInput
+from core.errors import InvalidInput
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

@@ -11,7 +11,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from chat.errors import OUTAGES, ParleyError, RateLimited, Unavailable, http_status_for
+from core.errors import OUTAGES, ParleyError, RateLimited, Unavailable, http_status_for
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Request shapes (checked here for types; the services check the rules) and response shapes
-(for the OpenAPI schema; responses are built by chat.realtime.frames, as on the socket)."""
+(for the OpenAPI schema; responses are built by chat.wire, as on the socket)."""
 
 from typing import Any
 

@@ -132,7 +132,7 @@ class ServerSet:
         return [process_cpu_seconds(pid) for pid in self.pids]
 
     def counters(self) -> dict[str, float]:
-        """Parley's own counters (ops.metrics), summed over the processes; {} for baselines."""
+        """Parley's own counters (core.metrics), summed over the processes; {} for baselines."""
         if not self.metrics_token:
             return {}
         totals: dict[str, float] = {}

@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
-from chat.errors import ParleyError
 from chat.models import Membership, Message, Room
 from chat.services.rooms import (
     member_add,
@@ -24,6 +23,7 @@ from chat.services.rooms import (
     room_update,
 )
 from chat.services.validation import clean_room_name
+from core.errors import ParleyError
 
 
 class RoomAdminForm(forms.ModelForm):

@@ -16,8 +16,8 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from chat.errors import RateLimited
-from ops import metrics
+from core import metrics
+from core.errors import RateLimited
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from chat.errors import ParleyError, http_status_for
 from chat.forms import MessageForm, RoomForm
 from chat.models import Message
 from chat.realtime import presence
@@ -18,6 +17,7 @@ from chat.services.direct import direct_open
 from chat.services.messages import message_post
 from chat.services.reads import read_mark
 from chat.services.rooms import room_create, room_join, room_leave
+from core.errors import ParleyError, http_status_for
 
 
 def _error_page(request: HttpRequest, error: ParleyError) -> HttpResponse:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from chat.errors import OUTAGES
+from core.errors import OUTAGES
 
 logger = logging.getLogger(__name__)
 

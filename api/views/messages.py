@@ -16,8 +16,8 @@ from api.serializers import (
     ReadOut,
 )
 from api.views.common import ERRORS, WRITE_ERRORS, parse
+from chat import wire
 from chat.models import Message
-from chat.realtime import frames
 from chat.selectors.messages import history_page
 from chat.selectors.rooms import unread_count
 from chat.services.messages import message_delete, message_edit, message_post
@@ -25,7 +25,7 @@ from chat.services.reads import read_mark
 
 
 def envelope(message: Message) -> dict:
-    return {"room": message.room.public_id, "message": frames.message_data(message)}
+    return {"room": message.room.public_id, "message": wire.message_data(message)}
 
 
 class MessagesView(APIView):
@@ -45,7 +45,7 @@ class MessagesView(APIView):
         return Response(
             {
                 "room": page.room.public_id,
-                "messages": [frames.message_data(message) for message in page.messages],
+                "messages": [wire.message_data(message) for message in page.messages],
                 "has_more": page.has_more,
             }
         )

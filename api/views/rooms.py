@@ -16,7 +16,8 @@ from api.serializers import (
     SeqOut,
 )
 from api.views.common import ERRORS, WRITE_ERRORS, parse
-from chat.realtime import frames, presence
+from chat import wire
+from chat.realtime import presence
 from chat.selectors.access import room_for_user
 from chat.selectors.rooms import direct_peer, room_members, rooms_directory, rooms_with_state
 from chat.services.direct import direct_open
@@ -36,7 +37,7 @@ class RoomsView(APIView):
             {
                 "results": [
                     {
-                        **frames.room_data(room),
+                        **wire.room_data(room),
                         "is_member": room.is_member,
                         "member_count": room.member_count,
                     }
@@ -49,7 +50,7 @@ class RoomsView(APIView):
     def post(self, request: Request) -> Response:
         data = parse(RoomCreateIn, request.data)
         room = room_create(request.user, name=data["name"], visibility=data["visibility"])
-        return Response(frames.room_data(room), status=status.HTTP_201_CREATED)
+        return Response(wire.room_data(room), status=status.HTTP_201_CREATED)
 
 
 class MyRoomsView(APIView):
@@ -66,7 +67,7 @@ class RoomView(APIView):
     @extend_schema(responses={200: RoomOut, **ERRORS}, tags=["rooms"])
     def get(self, request: Request, room_id: str) -> Response:
         room = room_for_user(request.user, room_id)
-        return Response(frames.room_data(room, peer=direct_peer(request.user, room)))
+        return Response(wire.room_data(room, peer=direct_peer(request.user, room)))
 
 
 class RoomJoinView(APIView):
@@ -112,4 +113,4 @@ class ConversationsView(APIView):
     def post(self, request: Request) -> Response:
         data = parse(ConversationOpenIn, request.data)
         room = direct_open(request.user, username=data["username"])
-        return Response(frames.room_data(room, peer=direct_peer(request.user, room)))
+        return Response(wire.room_data(room, peer=direct_peer(request.user, room)))

@@ -15,8 +15,8 @@ from django.contrib.auth.models import AnonymousUser
 
 from accounts.tokens import bearer_token, token_for_plain
 from chat.db import in_thread
-from chat.errors import InvalidInput
-from ops import metrics
+from core import metrics
+from core.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import json
 import uuid
 from typing import Any
 
-from chat.errors import InvalidInput
+from core.errors import InvalidInput
 
 # Seqs, cursors and refs are JSON numbers; beyond 2**53 clients cannot represent them exactly.
 MAX_SEQ = 2**53

@@ -14,9 +14,9 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from chat.errors import RateLimited
 from chat.ratelimit import take
-from ops import metrics
+from core import metrics
+from core.errors import RateLimited
 
 logger = logging.getLogger(__name__)
 

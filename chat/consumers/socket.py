@@ -33,6 +33,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.revocation import access_is_current, session_fingerprint
+from chat import wire
 from chat.consumers.fields import (
     MAX_SEQ,
     FrameError,
@@ -45,19 +46,9 @@ from chat.consumers.fields import (
 )
 from chat.consumers.loop import OneReaderPerSource
 from chat.db import in_thread
-from chat.errors import (
-    OUTAGES,
-    InvalidInput,
-    NotMember,
-    ParleyError,
-    RateLimited,
-    RoomNotFound,
-    Unavailable,
-)
 from chat.ratelimit import LocalBucket
 from chat.realtime import (
     fanout,
-    frames,
     heartbeats,
     presence,
     presence_notices,
@@ -77,7 +68,16 @@ from chat.services.direct import direct_open
 from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.reads import read_mark
 from chat.services.rooms import room_join, room_leave
-from ops import metrics
+from core import metrics
+from core.errors import (
+    OUTAGES,
+    InvalidInput,
+    NotMember,
+    ParleyError,
+    RateLimited,
+    RoomNotFound,
+    Unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -203,8 +203,8 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         await self.send_frame(
             {
                 "type": "hello",
-                "protocol": frames.PROTOCOL_VERSION,
-                "user": frames.user_data(user),
+                "protocol": wire.PROTOCOL_VERSION,
+                "user": wire.user_data(user),
                 "rooms": rooms,
                 "limits": {
                     "body_max_length": settings.PARLEY_MESSAGE_MAX_LENGTH,
@@ -224,7 +224,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         presence.ensure_sweeper(announce_offline)
         if came_online:
             await presence_notices.changed(
-                user.pk, frames.user_data(user), list(self.cursors), online=True
+                user.pk, wire.user_data(user), list(self.cursors), online=True
             )
         if self.scope.get("token_expires_at") is not None:
             self.expiry_timer = asyncio.create_task(
@@ -278,7 +278,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
             try:
                 if await presence.store().leave(self.user.pk, self.channel_name):
                     await presence_notices.changed(
-                        self.user.pk, frames.user_data(self.user), list(self.cursors), online=False
+                        self.user.pk, wire.user_data(self.user), list(self.cursors), online=False
                     )
             except Exception:
                 logger.exception("presence update on disconnect failed")
@@ -337,7 +337,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         raise StopConsumer()
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=frames.dumps(frame))
+        await self.send(text_data=wire.dumps(frame))
 
     # Client frames
 
@@ -370,19 +370,17 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
             if self.held is not None:
                 await self._end_quiet_start()  # after the client's resume
         except ParleyError as error:
-            await self.send_frame(
-                frames.error_frame(error.code, error.message, ref, **error.details)
-            )
+            await self.send_frame(wire.error_frame(error.code, error.message, ref, **error.details))
         except StopConsumer:
             raise
         except OUTAGES:
             logger.warning("socket command failed: database or Redis unavailable", exc_info=True)
             await self.send_frame(
-                frames.error_frame(Unavailable.code, Unavailable.default_message, ref)
+                wire.error_frame(Unavailable.code, Unavailable.default_message, ref)
             )
         except Exception:
             logger.exception("socket command failed")
-            await self.send_frame(frames.error_frame("internal", "Something went wrong.", ref))
+            await self.send_frame(wire.error_frame("internal", "Something went wrong.", ref))
 
     async def send_message(self, frame: dict[str, Any], ref: object) -> None:
         message = await in_thread(message_post)(
@@ -429,7 +427,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
                 "type": "history",
                 "ref": ref,
                 "room": str(page.room.public_id),
-                "messages": [frames.message_data(message) for message in page.messages],
+                "messages": [wire.message_data(message) for message in page.messages],
                 "has_more": page.has_more,
             }
         )
@@ -545,7 +543,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
                 return 0, page.room.last_seq, {"after": after, "through": page.room.last_seq}
             for message in page.messages:
                 message.room = page.room
-                await self.send_frame(frames.message_frame("message.new", message))
+                await self.send_frame(wire.message_frame("message.new", message))
                 self.cursors[room_id] = message.seq
                 sent += 1
             if not page.has_more:
@@ -781,7 +779,7 @@ class ParleySocket(OneReaderPerSource, AsyncWebsocketConsumer):
         """This socket's presence entry had lapsed (chat/realtime/heartbeats.py): the user may
         have been announced offline meanwhile."""
         await presence_notices.changed(
-            self.user.pk, frames.user_data(self.user), list(self.cursors), online=True
+            self.user.pk, wire.user_data(self.user), list(self.cursors), online=True
         )
 
 

@@ -22,7 +22,7 @@ from channels.layers import get_channel_layer
 from chat.realtime.groups import room_group
 from chat.realtime.per_loop import PerLoop
 from chat.realtime.shared_frames import SharedFrame
-from ops import metrics
+from core import metrics
 
 logger = logging.getLogger(__name__)
 

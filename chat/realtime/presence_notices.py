@@ -17,7 +17,8 @@ from typing import Any
 
 from django.conf import settings
 
-from chat.realtime import frames, presence
+from chat import wire
+from chat.realtime import presence
 from chat.realtime.groups import room_group
 from chat.realtime.per_loop import PerLoop
 from chat.realtime.publish import send_now
@@ -73,5 +74,5 @@ async def _send_later(batch: _Batch) -> None:
         }
         await send_now(
             room_group(room_id),
-            {"type": "presence.changed", "room": room_id, "text": frames.dumps(frame)},
+            {"type": "presence.changed", "room": room_id, "text": wire.dumps(frame)},
         )

@@ -15,10 +15,10 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from accounts.models import User
+from chat import wire
 from chat.models import Membership, Message, Room
-from chat.realtime import frames
 from chat.realtime.groups import room_group, user_group
-from ops import metrics
+from core import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def timeline_entry(message: Message, *, event_type: str = "message.new") -> None
             "type": event_type,
             "room": str(message.room.public_id),
             "seq": message.seq,
-            "text": frames.dumps(frames.message_frame(event_type, message)),
+            "text": wire.dumps(wire.message_frame(event_type, message)),
         },
     )
 
@@ -63,12 +63,12 @@ def member_change(room: Room, user: User, *, joined: bool) -> None:
     """Membership changed: member lists update, and the user's own sockets (un)subscribe."""
     room_id = str(room.public_id)
     event_type = "member.joined" if joined else "member.left"
-    frame = {"type": event_type, "room": room_id, "user": frames.user_data(user)}
+    frame = {"type": event_type, "room": room_id, "user": wire.user_data(user)}
     _on_commit(
-        room_group(room_id), {"type": event_type, "room": room_id, "text": frames.dumps(frame)}
+        room_group(room_id), {"type": event_type, "room": room_id, "text": wire.dumps(frame)}
     )
     if joined:
-        own = {"type": "room.joined", "room": frames.room_data(room)}
+        own = {"type": "room.joined", "room": wire.room_data(room)}
         # The socket starts reading the room's timeline at the "joined" line (room.last_seq).
         _on_commit(
             user_group(user.pk),
@@ -76,7 +76,7 @@ def member_change(room: Room, user: User, *, joined: bool) -> None:
                 "type": "room.subscribe",
                 "room": room_id,
                 "seq": room.last_seq,
-                "text": frames.dumps(own),
+                "text": wire.dumps(own),
             },
         )
     else:
@@ -109,14 +109,14 @@ def access_revoked(
 
 def conversation_opened(room: Room, user: User, *, peer: User) -> None:
     """A new direct conversation: the user's sockets subscribe to it at once."""
-    own = {"type": "room.joined", "room": frames.room_data(room, peer=peer)}
+    own = {"type": "room.joined", "room": wire.room_data(room, peer=peer)}
     _on_commit(
         user_group(user.pk),
         {
             "type": "room.subscribe",
             "room": str(room.public_id),
             "seq": room.last_seq + 1,
-            "text": frames.dumps(own),
+            "text": wire.dumps(own),
         },
     )
 
@@ -129,9 +129,7 @@ def read_updated(membership: Membership, *, unread: int) -> None:
         "last_read_seq": membership.last_read_seq,
         "unread": unread,
     }
-    _on_commit(
-        user_group(membership.user_id), {"type": "read.updated", "text": frames.dumps(frame)}
-    )
+    _on_commit(user_group(membership.user_id), {"type": "read.updated", "text": wire.dumps(frame)})
 
 
 async def send_now(group: str, event: dict[str, Any]) -> None:
@@ -148,10 +146,10 @@ async def typing(room_id: str, user: User, *, expires_in: float) -> None:
     frame = {
         "type": "typing",
         "room": room_id,
-        "user": frames.user_data(user),
+        "user": wire.user_data(user),
         "expires_in": expires_in,
     }
     await send_now(
         room_group(room_id),
-        {"type": "typing.started", "room": room_id, "text": frames.dumps(frame)},
+        {"type": "typing.started", "room": room_id, "text": wire.dumps(frame)},
     )

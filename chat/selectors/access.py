@@ -6,8 +6,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from accounts.models import User
-from chat.errors import NotMember, RoomNotFound
 from chat.models import Membership, Room
+from core.errors import NotMember, RoomNotFound
 
 
 def parse_room_id(room_id: object) -> uuid.UUID:

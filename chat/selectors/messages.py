@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from accounts.models import User
-from chat.errors import InvalidInput
 from chat.models import Message, Room
 from chat.selectors.access import member_room
+from core.errors import InvalidInput
 
 
 @dataclass(frozen=True)

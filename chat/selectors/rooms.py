@@ -14,8 +14,9 @@ from django.db.models import (
 from django.db.models.functions import Lower
 
 from accounts.models import User
+from chat import wire
 from chat.models import Membership, Message, Room
-from chat.realtime import frames, presence
+from chat.realtime import presence
 from chat.selectors.access import member_room
 
 PREVIEW_LENGTH = 140
@@ -118,7 +119,7 @@ def rooms_with_state(user: User) -> list[dict[str, Any]]:
     }
     return [
         {
-            **frames.room_data(room, peer=peers.get(room.pk)),
+            **wire.room_data(room, peer=peers.get(room.pk)),
             "role": room.member_role,
             "last_read_seq": room.member_last_read_seq,
             "unread": room.unread,
@@ -149,7 +150,7 @@ def room_members(user: User, *, room_id: uuid.UUID | str) -> list[dict[str, Any]
         .order_by(Lower("user__username"))
     )
     return [
-        {"user_id": member.user_id, **frames.user_data(member.user), "role": member.role}
+        {"user_id": member.user_id, **wire.user_data(member.user), "role": member.role}
         for member in members
     ]
 
@@ -169,7 +170,7 @@ def room_heads(room_ids: Iterable[str]) -> dict[str, int]:
 def presence_audience(user_ids: list[int]) -> list[tuple[int, dict[str, str], list[str]]]:
     """For each user, their id, how they are shown and the rooms that hear of their presence."""
     return [
-        (user.pk, frames.user_data(user), room_ids_of_user(user))
+        (user.pk, wire.user_data(user), room_ids_of_user(user))
         for user in User.objects.filter(pk__in=user_ids)
     ]
 

@@ -3,10 +3,10 @@
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from chat.errors import InvalidInput, UserNotFound
 from chat.models import Membership, Room
 from chat.realtime import publish
 from chat.services.validation import clean_username
+from core.errors import InvalidInput, UserNotFound
 
 
 def _direct_key(first: User, second: User) -> str:

@@ -8,7 +8,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat import ratelimit
-from chat.errors import (
+from chat.models import Membership, Message, Room
+from chat.realtime import publish
+from chat.selectors.access import member_room, parse_room_id
+from chat.services.timeline import timeline_append, timeline_post
+from chat.services.validation import clean_body, clean_client_id
+from core import metrics
+from core.errors import (
     Forbidden,
     InvalidInput,
     MessageDeleted,
@@ -16,12 +22,6 @@ from chat.errors import (
     ParleyError,
     RoomArchived,
 )
-from chat.models import Membership, Message, Room
-from chat.realtime import publish
-from chat.selectors.access import member_room, parse_room_id
-from chat.services.timeline import timeline_append, timeline_post
-from chat.services.validation import clean_body, clean_client_id
-from ops import metrics
 
 
 def _earlier_send(user: User, client_id: str | None) -> Message | None:

@@ -5,11 +5,11 @@ import uuid
 from django.db import transaction
 
 from accounts.models import User
-from chat.errors import InvalidInput
 from chat.models import Membership
 from chat.realtime import publish
 from chat.selectors.access import member_room
 from chat.selectors.rooms import unread_count
+from core.errors import InvalidInput
 
 
 def read_mark(user: User, *, room_id: uuid.UUID | str, seq: object) -> Membership:

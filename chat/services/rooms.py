@@ -7,12 +7,12 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from chat import ratelimit
-from chat.errors import AlreadyMember, Forbidden, InvalidInput, NotMember, RoomArchived
 from chat.models import Membership, Message, Room
 from chat.realtime import publish
 from chat.selectors.access import member_room, room_for_user
 from chat.services.timeline import timeline_append
 from chat.services.validation import clean_room_name
+from core.errors import AlreadyMember, Forbidden, InvalidInput, NotMember, RoomArchived
 
 
 def _append_line(room: Room, *, kind: str, author: User, body: str = "") -> Message:

@@ -5,7 +5,7 @@ import unicodedata
 
 from django.conf import settings
 
-from chat.errors import BodyEmpty, BodyInvalid, BodyTooLong, InvalidInput
+from core.errors import BodyEmpty, BodyInvalid, BodyTooLong, InvalidInput
 
 # C0 controls other than tab and newline, DEL, C1 controls, and lone surrogates (which JSON
 # can carry but no database can store).

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import AccessToken
 from accounts.revocation import access_is_current
 from accounts.tokens import MAX_LIFETIME_DAYS, token_create, token_revoke, user_for_token
-from chat.errors import InvalidInput
+from core.errors import InvalidInput
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

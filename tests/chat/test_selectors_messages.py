@@ -4,10 +4,10 @@ import uuid
 
 import pytest
 
-from chat.errors import InvalidInput, NotMember, RoomNotFound
 from chat.models import Message, Room
 from chat.selectors.messages import history_page
 from chat.services.messages import message_post
+from core.errors import InvalidInput, NotMember, RoomNotFound
 from tests.factories import UserFactory, make_room
 
 pytestmark = pytest.mark.django_db

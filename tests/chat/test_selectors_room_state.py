@@ -8,13 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from chat.errors import NotMember, RoomNotFound
 from chat.models import Membership, Room
 from chat.selectors.rooms import PREVIEW_LENGTH, room_members, rooms_with_state
 from chat.services.direct import direct_open
 from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.reads import read_mark
 from chat.services.rooms import member_set_role, room_join, room_leave, room_update
+from core.errors import NotMember, RoomNotFound
 from tests.factories import UserFactory, make_room
 
 pytestmark = pytest.mark.django_db

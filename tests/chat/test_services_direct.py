@@ -7,7 +7,6 @@ from contextlib import contextmanager
 import pytest
 
 from accounts.models import User
-from chat.errors import Forbidden, InvalidInput, ParleyError, RoomNotFound, UserNotFound
 from chat.models import Membership, Message, Room
 from chat.selectors.access import room_for_user
 from chat.selectors.messages import history_page
@@ -16,6 +15,7 @@ from chat.services.direct import direct_open
 from chat.services.messages import message_post
 from chat.services.reads import read_mark
 from chat.services.rooms import room_join, room_leave
+from core.errors import Forbidden, InvalidInput, ParleyError, RoomNotFound, UserNotFound
 from tests.factories import UserFactory, make_room
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chat.errors import (
+from chat import wire
+from chat.models import Message, Room
+from chat.services.messages import message_post
+from chat.services.rooms import room_update
+from core.errors import (
     BodyEmpty,
     BodyInvalid,
     BodyTooLong,
@@ -16,10 +20,6 @@ from chat.errors import (
     RoomArchived,
     RoomNotFound,
 )
-from chat.models import Message, Room
-from chat.realtime import frames
-from chat.services.messages import message_post
-from chat.services.rooms import room_update
 from tests.factories import UserFactory, make_room
 
 pytestmark = pytest.mark.django_db
@@ -293,7 +293,7 @@ def test_the_message_returned_is_the_one_stored_with_its_room_as_stored() -> Non
     message = message_post(member, room_id=room.public_id, body="hello", client_id="c-9")
 
     stored = Message.objects.select_related("room", "author").get(pk=message.pk)
-    assert frames.message_data(message) == frames.message_data(stored)
+    assert wire.message_data(message) == wire.message_data(stored)
     assert (message.room_id, message.author_id) == (room.pk, member.pk)
     for field in Room._meta.concrete_fields:
         assert getattr(message.room, field.attname) == getattr(stored.room, field.attname)

@@ -9,13 +9,13 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from accounts.models import User
-from chat.errors import InvalidInput, NotMember, ParleyError, RoomNotFound
 from chat.models import Membership, Room
 from chat.realtime.groups import user_group
 from chat.selectors.rooms import rooms_with_state
 from chat.services.direct import direct_open
 from chat.services.messages import message_post
 from chat.services.reads import read_mark
+from core.errors import InvalidInput, NotMember, ParleyError, RoomNotFound
 from tests.factories import UserFactory, make_room
 
 

@@ -6,14 +6,6 @@ from contextlib import contextmanager
 
 import pytest
 
-from chat.errors import (
-    AlreadyMember,
-    Forbidden,
-    InvalidInput,
-    NotMember,
-    RoomArchived,
-    RoomNotFound,
-)
 from chat.models import Membership, Message, Room
 from chat.services.rooms import (
     member_add,
@@ -24,6 +16,14 @@ from chat.services.rooms import (
     room_join,
     room_leave,
     room_update,
+)
+from core.errors import (
+    AlreadyMember,
+    Forbidden,
+    InvalidInput,
+    NotMember,
+    RoomArchived,
+    RoomNotFound,
 )
 from tests.factories import UserFactory, make_room
 

@@ -9,7 +9,7 @@ from channels.layers import get_channel_layer
 from chat.consumers.socket import GAP_WAIT, ParleySocket
 from chat.realtime import heartbeats, publish
 from chat.services.messages import message_post
-from ops import metrics
+from core import metrics
 from tests.factories import make_room
 from tests.socket_client import SocketClient, timeline
 
