@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 
 from chat.realtime.groups import room_group
-from chat.realtime.per_loop import PerLoop
 from chat.realtime.shared_frames import SharedFrame
 from core import metrics
 
@@ -33,7 +32,12 @@ class Receiver(Protocol):
         ...
 
 
-class _Fanout:
+class Fanout:
+    """One process's subscriptions to room groups and the sockets of each room.
+
+    One per event loop, owned by the process runtime (chat/consumers/runtime.py).
+    """
+
     def __init__(self) -> None:
         self.rooms: dict[str, set[Receiver]] = {}  # room id -> this process's sockets in it
         self.channel: str | None = None
@@ -84,30 +88,22 @@ class _Fanout:
             if "sent_at" in event:
                 metrics.FANOUT_LATENCY.observe(max(0.0, time.time() - event["sent_at"]))
 
+    async def subscribe(self, room_id: str, socket: Receiver) -> None:
+        """Offer `socket` the room's live events from now on (once this returns, none is
+        missed). Also renews the process's membership of the room's group (the in-memory
+        layer forgets a membership after its group expiry)."""
+        await self.start()
+        self.rooms.setdefault(room_id, set()).add(socket)
+        # The layer waits for a subscription under way, so this returns only once it is in
+        # place.
+        await get_channel_layer().group_add(room_group(room_id), self.channel)
 
-_fanouts = PerLoop(_Fanout)
-
-
-async def subscribe(room_id: str, socket: Receiver) -> None:
-    """Offer `socket` the room's live events from now on (once this returns, none is missed).
-
-    Also renews the process's membership of the room's group (the in-memory layer forgets a
-    membership after its group expiry).
-    """
-    fanout = _fanouts.get()
-    await fanout.start()
-    fanout.rooms.setdefault(room_id, set()).add(socket)
-    # The layer waits for a subscription under way, so this returns only once it is in place.
-    await get_channel_layer().group_add(room_group(room_id), fanout.channel)
-
-
-async def unsubscribe(room_id: str, socket: Receiver) -> None:
-    """Stop offering the room's events to `socket`; the last socket out leaves the group."""
-    fanout = _fanouts.get()
-    sockets = fanout.rooms.get(room_id)
-    if sockets is None or socket not in sockets:
-        return
-    sockets.discard(socket)
-    if not sockets:
-        del fanout.rooms[room_id]
-        await get_channel_layer().group_discard(room_group(room_id), fanout.channel)
+    async def unsubscribe(self, room_id: str, socket: Receiver) -> None:
+        """Stop offering the room's events to `socket`; the last socket out leaves the group."""
+        sockets = self.rooms.get(room_id)
+        if sockets is None or socket not in sockets:
+            return
+        sockets.discard(socket)
+        if not sockets:
+            del self.rooms[room_id]
+            await get_channel_layer().group_discard(room_group(room_id), self.channel)

@@ -14,15 +14,12 @@
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from channels.layers import get_channel_layer
 
-from chat.db import in_thread
 from chat.realtime import presence
-from chat.realtime.per_loop import PerLoop
-from chat.selectors.rooms import room_heads
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +36,34 @@ class _Socket:
     lapsed: Callable[[], Awaitable[None]]
 
 
-class _Heartbeats:
-    def __init__(self) -> None:
+# Reads each room's last seq from the database, by public id (chat.selectors).
+HeadsReader = Callable[[Iterable[str]], Awaitable[dict[str, int]]]
+
+
+class Heartbeats:
+    """One process's heartbeat task and the sockets it looks after (chat/consumers/runtime.py)."""
+
+    def __init__(self, read_heads: HeadsReader) -> None:
+        self.read_heads = read_heads
         self.sockets: dict[str, _Socket] = {}
         self.task: asyncio.Task[None] | None = None
         self.heads: dict[str, int] = {}  # room id -> last seq, at the previous beat
+
+    def keep(
+        self,
+        user_id: int,
+        channel_name: str,
+        cursors: dict[str, int],
+        *,
+        lapsed: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Look after this socket from now on (its presence entry was claimed when it opened)."""
+        self.sockets[channel_name] = _Socket(user_id, channel_name, cursors, lapsed)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.run())
+
+    def drop(self, channel_name: str) -> None:
+        self.sockets.pop(channel_name, None)
 
     async def run(self) -> None:
         while True:
@@ -81,7 +101,7 @@ class _Heartbeats:
     async def find_lost_entries(self, sockets: list[_Socket]) -> None:
         rooms = {room_id for socket in sockets for room_id in socket.cursors}
         try:
-            heads = await in_thread(room_heads)(rooms)
+            heads = await self.read_heads(rooms)
         except Exception:
             logger.warning("could not read the rooms' last seqs", exc_info=True)
             return
@@ -96,26 +116,3 @@ class _Heartbeats:
                     await layer.send(socket.channel_name, {"type": "rooms.behind", "rooms": behind})
                 except Exception:
                     logger.warning("could not tell a socket it is behind", exc_info=True)
-
-
-_heartbeats = PerLoop(_Heartbeats)
-
-
-def keep(
-    user_id: int,
-    channel_name: str,
-    cursors: dict[str, int],
-    *,
-    lapsed: Callable[[], Awaitable[None]],
-) -> None:
-    """Look after this socket from now on (its presence entry was claimed when it opened)."""
-    heartbeats = _heartbeats.get()
-    heartbeats.sockets[channel_name] = _Socket(user_id, channel_name, cursors, lapsed)
-    if heartbeats.task is None or heartbeats.task.done():
-        heartbeats.task = asyncio.get_running_loop().create_task(heartbeats.run())
-
-
-def drop(channel_name: str) -> None:
-    heartbeats = _heartbeats.existing()
-    if heartbeats is not None:
-        heartbeats.sockets.pop(channel_name, None)

@@ -235,23 +235,15 @@ def _local_store(prefix: str) -> LocalPresence:
     return LocalPresence()
 
 
-_sweepers: dict[int, asyncio.Task] = {}
-
-
-def ensure_sweeper(announce_offline: "OfflineAnnouncer") -> None:
-    """Start this loop's sweeper once: it announces users whose sockets all expired."""
-    loop = asyncio.get_running_loop()
-    task = _sweepers.get(id(loop))
-    if task is not None and not task.done():
-        return
-    _sweepers[id(loop)] = loop.create_task(_sweep_forever(announce_offline))
-
-
 class OfflineAnnouncer(Protocol):
     async def __call__(self, user_ids: list[int]) -> None: ...
 
 
-async def _sweep_forever(announce_offline: OfflineAnnouncer) -> None:
+async def sweep_forever(announce_offline: OfflineAnnouncer) -> None:
+    """Announce users whose sockets all expired (their process died), every third of the TTL.
+
+    One task per process runs it (chat/consumers/runtime.py).
+    """
     while True:
         await asyncio.sleep(max(ttl_seconds() / 3, 0.2))
         try:

@@ -123,7 +123,7 @@ def test_a_socket_that_fails_an_offer_does_not_keep_the_event_from_the_others() 
             self.taken.append(frame.text)
             return True
 
-    hub = fanout._Fanout()
+    hub = fanout.Fanout()
     taking = Taking()
     hub.rooms["r"] = {Refusing(), taking, Refusing()}
     hub.deliver({"type": "message.new", "room": "r", "seq": 1, "text": "{}"})

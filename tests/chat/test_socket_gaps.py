@@ -6,8 +6,10 @@ import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from channels.layers import get_channel_layer
 
-from chat.consumers.socket import GAP_WAIT, ParleySocket
-from chat.realtime import heartbeats, publish
+from chat.consumers import runtime
+from chat.consumers.socket import ParleySocket
+from chat.realtime import publish
+from chat.realtime.delivery import GAP_WAIT
 from chat.services.messages import message_post
 from core import metrics
 from tests.factories import make_room
@@ -81,7 +83,7 @@ async def test_a_gap_whose_wake_up_is_lost_is_filled_when_the_next_entry_comes(
     async def refused(self, room_id: str) -> None:
         pass  # as if the channel layer refused the socket's message to itself
 
-    monkeypatch.setattr(ParleySocket, "_send_gap_fill", refused)
+    monkeypatch.setattr(ParleySocket, "ask_for_gap_fill", refused)
     client = await SocketClient(bob).connect()
     first, second, third = await post_unsent(alice, room, ["one", "two", "three"], unsent)
     layer = get_channel_layer()
@@ -103,7 +105,7 @@ async def test_the_last_entry_of_a_quiet_room_is_found_even_if_its_publish_was_l
     """Its process died between commit and publish: no later entry reveals the gap, so the
     process's heartbeat finds the room quiet and the socket behind, and it reads the room."""
     client = await SocketClient(bob).connect()
-    beating = heartbeats._heartbeats.existing()
+    beating = runtime.existing().heartbeats
     await beating.beat()  # the room's last seq as it was
     (lost,) = await post_unsent(alice, room, ["never published"], unsent)
     await beating.beat()  # moved since: still may be on its way

@@ -6,7 +6,8 @@ import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from django.conf import settings
 
-from chat.realtime import heartbeats, presence, presence_notices
+from chat.consumers import runtime
+from chat.realtime import presence, presence_notices
 from chat.services.messages import message_post
 from chat.services.rooms import member_add
 from tests.factories import UserFactory, make_room
@@ -190,7 +191,7 @@ async def test_a_lapsed_entry_is_refreshed_and_its_user_announced_again(alice, b
     b = await watching(bob).connect()
     a = await SocketClient(alice).connect()
     await b.receive_until(is_presence("alice", True))
-    beating = heartbeats._heartbeats.existing()
+    beating = runtime.existing().heartbeats
     (channel,) = [s.channel_name for s in beating.sockets.values() if s.user_id == alice.pk]
     await presence.store().leave(alice.pk, channel)  # lost, as in a Redis restart
     assert await presence.store().online([alice.pk]) == set()
