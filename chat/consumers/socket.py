@@ -10,7 +10,7 @@ process does for all its sockets is chat/consumers/runtime.py.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,32 +19,23 @@ from django.conf import settings
 
 from accounts.revocation import access_is_current, session_fingerprint
 from chat import wire
+from chat.consumers import commands
 from chat.consumers.fields import (
-    MAX_SEQ,
     FrameError,
-    canonical_room_id,
-    int_field,
-    optional_int,
     parse_frame,
     ref_of,
-    text_field,
 )
 from chat.consumers.live import CLOSE_TRY_AGAIN_LATER, LiveEvents
 from chat.consumers.loop import OneReaderPerSource
 from chat.consumers.runtime import runtime
 from chat.db import in_thread
 from chat.ratelimit import LocalBucket
-from chat.realtime import presence, presence_notices, publish, shared_frames
+from chat.realtime import presence, presence_notices, shared_frames
 from chat.realtime.delivery import Delivery
 from chat.realtime.groups import user_group
-from chat.selectors.messages import history_page
-from chat.selectors.rooms import room_ids_of_user, room_members, rooms_with_state
-from chat.services.direct import direct_open
-from chat.services.messages import message_delete, message_edit, message_post
-from chat.services.reads import read_mark
-from chat.services.rooms import room_join, room_leave
+from chat.selectors.rooms import room_ids_of_user, rooms_with_state
 from core import metrics
-from core.errors import OUTAGES, InvalidInput, ParleyError, RateLimited, RoomNotFound, Unavailable
+from core.errors import OUTAGES, ParleyError, RateLimited, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -205,20 +196,20 @@ class ParleySocket(OneReaderPerSource, LiveEvents):
             return
         ref = None
         try:
-            if text_data is None:
-                raise FrameError("Binary frames are not supported; send JSON text.")
-            frame = parse_frame(text_data)
-            ref = ref_of(frame)
-            # Counted after parsing so that the refusal names the frame's ref.
-            wait = self.frame_allowance.wait()
-            if wait:
-                metrics.RATE_LIMITED.labels(limit="socket_frames").inc()
-                raise RateLimited("Too many frames.", retry_after=round(wait, 3))
+            try:
+                if text_data is None:
+                    raise FrameError("Binary frames are not supported; send JSON text.")
+                frame = parse_frame(text_data)
+                ref = ref_of(frame)
+            finally:
+                # Every frame counts, a malformed one too (its refusal then says rate_limited);
+                # after parsing, so that the refusal names the frame's ref when it has one.
+                self._count_frame()
             kind = frame.get("type")
             command = self.COMMANDS.get(kind) if isinstance(kind, str) else None
             if command is None:
                 raise FrameError("Unknown frame type.", known=sorted(self.COMMANDS))
-            if self.delivery.in_quiet_start and command is not ParleySocket.resume:
+            if self.delivery.in_quiet_start and command is not commands.resume:
                 await self.end_quiet_start()
             await command(self, frame, ref)
             if self.delivery.in_quiet_start:
@@ -236,138 +227,26 @@ class ParleySocket(OneReaderPerSource, LiveEvents):
             logger.exception("socket command failed")
             await self.send_frame(wire.error_frame("internal", "Something went wrong.", ref))
 
-    async def send_message(self, frame: dict[str, Any], ref: object) -> None:
-        message = await in_thread(message_post)(
-            self.user,
-            room_id=text_field(frame, "room"),
-            body=frame.get("body"),
-            client_id=frame.get("client_id"),
-        )
-        await self._ack(ref, message.room.public_id, message.seq, client_id=message.client_id)
+    def _count_frame(self) -> None:
+        wait = self.frame_allowance.wait()
+        if wait:
+            metrics.RATE_LIMITED.labels(limit="socket_frames").inc()
+            raise RateLimited("Too many frames.", retry_after=round(wait, 3))
 
-    async def edit_message(self, frame: dict[str, Any], ref: object) -> None:
-        message = await in_thread(message_edit)(
-            self.user,
-            room_id=text_field(frame, "room"),
-            seq=int_field(frame, "seq"),
-            body=frame.get("body"),
-        )
-        await self._ack(ref, message.room.public_id, message.seq)
-
-    async def delete_message(self, frame: dict[str, Any], ref: object) -> None:
-        message = await in_thread(message_delete)(
-            self.user, room_id=text_field(frame, "room"), seq=int_field(frame, "seq")
-        )
-        await self._ack(ref, message.room.public_id, message.seq)
-
-    async def join_room(self, frame: dict[str, Any], ref: object) -> None:
-        membership = await in_thread(room_join)(self.user, room_id=text_field(frame, "room"))
-        await self._ack(ref, membership.room.public_id, membership.last_read_seq)
-
-    async def leave_room(self, frame: dict[str, Any], ref: object) -> None:
-        line = await in_thread(room_leave)(self.user, room_id=text_field(frame, "room"))
-        await self._ack(ref, line.room.public_id, line.seq)
-
-    async def fetch_history(self, frame: dict[str, Any], ref: object) -> None:
-        page = await in_thread(history_page)(
-            self.user,
-            room_id=text_field(frame, "room"),
-            before=optional_int(frame, "before"),
-            after=optional_int(frame, "after"),
-            limit=optional_int(frame, "limit"),
-        )
-        await self.send_frame(
-            {
-                "type": "history",
-                "ref": ref,
-                "room": str(page.room.public_id),
-                "messages": [wire.message_data(message) for message in page.messages],
-                "has_more": page.has_more,
-            }
-        )
-
-    async def resume(self, frame: dict[str, Any], ref: object) -> None:
-        cursors = frame.get("cursors")
-        if not isinstance(cursors, dict) or len(cursors) > 10_000:
-            raise InvalidInput("'cursors' must be an object of room id to seq.", field="cursors")
-        report: dict[str, Any] = {}
-        for raw_id, seq in cursors.items():
-            report[raw_id] = await self._resume_room(canonical_room_id(raw_id), seq)
-        await self.send_frame({"type": "resumed", "ref": ref, "rooms": report})
-
-    async def _resume_room(self, room_id: str, seq: object) -> dict[str, Any]:
-        if not self.delivery.subscribed(room_id):
-            return {"error": RoomNotFound.code}
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
-            return {"error": InvalidInput.code, "message": "A cursor is a seq of 0 or more."}
-        self.delivery.resume(room_id, seq)
-        replayed, last_seq, gap = await self.catch_up(room_id, limit=settings.PARLEY_REPLAY_MAX)
-        metrics.CATCHUP_REPLAYED.inc(replayed)
-        result: dict[str, Any] = {"replayed": replayed, "last_seq": last_seq}
-        if seq > last_seq:
-            result["error"] = "cursor_ahead"
-            result["message"] = "The cursor is past the room's last seq; it was reset to it."
-        if gap is not None:
-            result["gap"] = gap
-        return result
-
-    async def open_direct(self, frame: dict[str, Any], ref: object) -> None:
-        room = await in_thread(direct_open)(self.user, username=frame.get("username"))
-        await self._ack(ref, room.public_id, room.last_seq)
-
-    async def mark_read(self, frame: dict[str, Any], ref: object) -> None:
-        membership = await in_thread(read_mark)(
-            self.user, room_id=text_field(frame, "room"), seq=int_field(frame, "seq")
-        )
-        await self._ack(ref, membership.room.public_id, membership.last_read_seq)
-
-    async def list_members(self, frame: dict[str, Any], ref: object) -> None:
-        members = await in_thread(room_members)(self.user, room_id=text_field(frame, "room"))
-        online = await presence.store().online([member["user_id"] for member in members])
-        for member in members:
-            member["online"] = member.pop("user_id") in online
-        await self.send_frame(
-            {
-                "type": "members",
-                "ref": ref,
-                "room": canonical_room_id(frame["room"]),
-                "members": members,
-                "online_count": len(online),
-            }
-        )
-
-    async def start_typing(self, frame: dict[str, Any], ref: object) -> None:
-        room_id = canonical_room_id(text_field(frame, "room"))
-        now = time.monotonic()
-        if now - self.typing_sent.get(room_id, -1e9) < settings.PARLEY_TYPING_INTERVAL:
-            return  # already announced recently: not an error, just not repeated
-        if not self.delivery.subscribed(room_id):
-            raise RoomNotFound()
-        self.typing_sent[room_id] = now
-        await publish.typing(room_id, self.user, expires_in=settings.PARLEY_TYPING_EXPIRY)
-
-    async def ping(self, frame: dict[str, Any], ref: object) -> None:
-        await self.send_frame({"type": "pong", "ref": ref})
-
-    COMMANDS: dict[str, Callable[..., Awaitable[None]]] = {
-        "message.send": send_message,
-        "message.edit": edit_message,
-        "message.delete": delete_message,
-        "room.join": join_room,
-        "room.leave": leave_room,
-        "history.fetch": fetch_history,
-        "resume": resume,
-        "direct.open": open_direct,
-        "read.mark": mark_read,
-        "members.list": list_members,
-        "typing": start_typing,
-        "ping": ping,
+    COMMANDS: dict[str, commands.Command] = {
+        "message.send": commands.send_message,
+        "message.edit": commands.edit_message,
+        "message.delete": commands.delete_message,
+        "room.join": commands.join_room,
+        "room.leave": commands.leave_room,
+        "history.fetch": commands.fetch_history,
+        "resume": commands.resume,
+        "direct.open": commands.open_direct,
+        "read.mark": commands.mark_read,
+        "members.list": commands.list_members,
+        "typing": commands.start_typing,
+        "ping": commands.ping,
     }
-
-    async def _ack(self, ref: object, room_id: object, seq: int, **extra: object) -> None:
-        await self.send_frame(
-            {"type": "ack", "ref": ref, "room": str(room_id), "seq": seq, **extra}
-        )
 
 
 def _hello(user: Any, rooms: list[dict[str, Any]]) -> dict[str, Any]:

@@ -257,6 +257,22 @@ async def test_a_burst_of_10000_frames_is_rate_limited_and_the_socket_survives(
     await a.close()
 
 
+async def test_malformed_frames_count_against_the_frame_allowance(alice, room, settings) -> None:
+    """Junk that never parses costs a parse and an error reply: it spends the allowance too,
+    and the next well-formed frame is refused until it refills."""
+    settings.PARLEY_SOCKET_FRAME_RATE = 0.001
+    settings.PARLEY_SOCKET_FRAME_BURST = 5
+    a = await SocketClient(alice).connect()
+    for _ in range(5):
+        await a.communicator.send_to(text_data="{not json")
+        assert (await a.receive())["code"] == "bad_frame"
+    await a.communicator.send_to(text_data="{not json either")
+    assert (await a.receive())["code"] == "rate_limited"
+    reply = await a.request({"type": "ping"})
+    assert reply["code"] == "rate_limited"
+    await a.close()
+
+
 async def test_making_a_room_staff_only_drops_it_from_non_staff_sockets(alice, bob, room) -> None:
     from chat.services.rooms import room_update
 
