@@ -28,7 +28,7 @@ run: setup
 	$(BIN)/python manage.py seed_demo
 	@echo "Parley is at http://$(HOST):$(PORT)/  (log in as alice / parley-demo)"
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off \
-		--ws chat.realtime.shared_frames:SharedFrameProtocol
+		--ws chat.realtime.uvicorn_protocol:SharedFrameProtocol
 
 # Production on this machine: WORKERS processes from PORT up, for a proxy (README, "Deploying").
 serve: setup

@@ -35,3 +35,8 @@ RATE_LIMITED = Counter(
 LAYER_ERRORS = Counter(
     "parley_channel_layer_errors_total", "Sends to the channel layer that raised an error."
 )
+SHARED_FRAMES_WRITTEN = Counter(
+    "parley_shared_frames_written_total",
+    "Live frames written straight to a connection as one frame built for all its room's sockets "
+    "(chat/realtime/uvicorn_protocol.py); the others went through websocket.send.",
+)

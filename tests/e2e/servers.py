@@ -68,8 +68,15 @@ class Server:
                 self.process.wait()
 
 
-def start_server(tmp_path: Path, *, port: int | None = None, **env: str) -> Server:
-    """A uvicorn process on the test database; `port` to restart one on the same port."""
+# As scripts/parley-worker runs it: live frames go out as shared frames.
+PARLEY_PROTOCOL = "chat.realtime.uvicorn_protocol:SharedFrameProtocol"
+
+
+def start_server(
+    tmp_path: Path, *, port: int | None = None, ws: str = PARLEY_PROTOCOL, **env: str
+) -> Server:
+    """A uvicorn process on the test database; `port` to restart one on the same port, `ws`
+    to run another WebSocket protocol."""
     port = port or free_port()
     log = tmp_path / f"uvicorn-{port}-{time.monotonic_ns()}.log"
     environment = {
@@ -99,9 +106,8 @@ def start_server(tmp_path: Path, *, port: int | None = None, **env: str) -> Serv
             str(port),
             "--lifespan",
             "off",
-            # As scripts/parley-worker runs it: live frames go out as shared frames.
             "--ws",
-            "chat.realtime.shared_frames:SharedFrameProtocol",
+            ws,
             "--log-level",
             "warning",
         ],
@@ -124,8 +130,8 @@ def start_server(tmp_path: Path, *, port: int | None = None, **env: str) -> Serv
 
 
 @contextmanager
-def running_server(tmp_path: Path, **env: str) -> Iterator[Server]:
-    server = start_server(tmp_path, **env)
+def running_server(tmp_path: Path, *, ws: str = PARLEY_PROTOCOL, **env: str) -> Iterator[Server]:
+    server = start_server(tmp_path, ws=ws, **env)
     try:
         yield server
     finally:
