@@ -3,7 +3,8 @@
 channels_redis' pub/sub layer subscribes again by itself when its connection to Redis is
 restored (redis-py's reconnect), but what was published while it was away is gone for good,
 and a socket notices a missed entry only when a later entry of the same room arrives. So each
-process watches its pub/sub connections and, after one reconnects, sends each of its sockets a
+process watches its pub/sub connections (found by chat/realtime/redis_layer.py, the one module
+that reads channels_redis' private names) and, after one reconnects, sends each of its sockets a
 `layer.recovered` event: the socket then reads every room's missed entries from the database.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from chat.realtime import redis_layer
 from chat.realtime.per_loop import PerLoop
 
 logger = logging.getLogger(__name__)
@@ -36,12 +38,8 @@ class _Watchdog:
         self.reconnected.set()
 
     def watch_connections(self) -> None:
-        layer = get_channel_layer()
-        if not hasattr(layer, "_get_layer"):
-            return  # not the pub/sub layer: nothing to watch
-        for shard in getattr(layer._get_layer(), "_shards", []):
-            connection = getattr(getattr(shard, "_pubsub", None), "connection", None)
-            if connection is not None and connection not in self.watched:
+        for connection in redis_layer.pubsub_connections(get_channel_layer()):
+            if connection not in self.watched:
                 connection.register_connect_callback(self.on_connect)
                 self.watched.add(connection)
 
