@@ -3,6 +3,7 @@ chat/realtime/uvicorn_protocol.py expects, off with one warning while every fram
 arrives."""
 
 import asyncio
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -29,8 +30,11 @@ def shared_frames_written(server: Server) -> float:
     request = urllib.request.Request(  # noqa: S310 - a loopback test URL
         f"{server.origin}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        text = response.read().decode()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            text = response.read().decode()
+    except urllib.error.HTTPError as error:
+        raise AssertionError(f"/metrics: {error.code} {error.read()[:500]!r}") from error
     [row] = [
         row for row in text.splitlines() if row.startswith("parley_shared_frames_written_total ")
     ]
