@@ -183,7 +183,7 @@ class SharedFrameProtocol(_Base):
                 state.turn_off("not as expected on uvicorn's connection: " + ", ".join(missing))
                 return
             state.connection_checked = True
-        self.scope["extensions"][EXTENSION] = {"write": self.write_shared}  # type: ignore[index]
+        self.scope["extensions"][EXTENSION] = {"write": self.write_shared}
 
     def write_shared(self, frame: SharedFrame) -> bool:
         """Write `frame` now, or return False: it must go through `websocket.send`.
