@@ -16,10 +16,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from chat.db import in_thread
-from chat.realtime import presence, presence_notices, watchdog
+from chat.realtime import presence, presence_notices
 from chat.realtime.fanout import Fanout
 from chat.realtime.heartbeats import Heartbeats
 from chat.realtime.per_loop import PerLoop
+from chat.realtime.watchdog import Watchdog
 from chat.selectors.rooms import presence_audience, room_heads
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class ProcessRuntime:
     def __init__(self) -> None:
         self.fanout = Fanout()
         self.heartbeats = Heartbeats(read_heads=in_thread(room_heads))
+        self.watchdog = Watchdog()
         self.sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -47,11 +49,11 @@ class ProcessRuntime:
         lapsed: Callable[[], Awaitable[None]],
     ) -> None:
         """Look after an open socket: heartbeats, and catch-up after a layer reconnect."""
-        watchdog.watch(channel_name)
+        self.watchdog.watch(channel_name)
         self.heartbeats.keep(user_id, channel_name, cursors, lapsed=lapsed)
 
     def forget(self, channel_name: str) -> None:
-        watchdog.forget(channel_name)
+        self.watchdog.forget(channel_name)
         self.heartbeats.drop(channel_name)
 
 

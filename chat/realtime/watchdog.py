@@ -17,7 +17,6 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chat.realtime import redis_layer
-from chat.realtime.per_loop import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +24,9 @@ logger = logging.getLogger(__name__)
 LOOK_INTERVAL = 1.0
 
 
-class _Watchdog:
+class Watchdog:
+    """One process's watch on its pub/sub connections (owned by chat/consumers/runtime.py)."""
+
     def __init__(self) -> None:
         self.sockets: set[str] = set()  # channel names of this loop's open sockets
         self.reconnected = asyncio.Event()
@@ -64,20 +65,13 @@ class _Watchdog:
                     logger.exception("watchdog: could not reach socket %s", channel_name)
 
 
-_watchdogs = PerLoop(_Watchdog)
+    def watch(self, channel_name: str) -> None:
+        """A socket opened: tell it when the layer reconnects (only with REDIS_URL)."""
+        if not settings.REDIS_URL:
+            return
+        self.sockets.add(channel_name)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.run())
 
-
-def watch(channel_name: str) -> None:
-    """A socket opened: tell it when the layer reconnects (only with REDIS_URL)."""
-    if not settings.REDIS_URL:
-        return
-    watchdog = _watchdogs.get()
-    watchdog.sockets.add(channel_name)
-    if watchdog.task is None or watchdog.task.done():
-        watchdog.task = asyncio.get_running_loop().create_task(watchdog.run())
-
-
-def forget(channel_name: str) -> None:
-    watchdog = _watchdogs.existing()
-    if watchdog is not None:
-        watchdog.sockets.discard(channel_name)
+    def forget(self, channel_name: str) -> None:
+        self.sockets.discard(channel_name)
