@@ -1,6 +1,8 @@
 """Rooms, memberships and the per-room timeline of messages.
 
 Only `chat.services` writes these models; everything else reads through `chat.selectors`.
+Who may see, post in and manage a room is chat.room_access, which also holds the room kinds,
+visibilities and member roles that rule is stated in.
 """
 
 import uuid
@@ -11,16 +13,12 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from chat.room_access import Role, RoomKind, RoomQuerySet, Visibility
+
 
 class Room(models.Model):
-    class Kind(models.TextChoices):
-        GROUP = "group", "Group room"
-        DIRECT = "direct", "Direct conversation"
-
-    class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public"
-        INVITE = "invite", "Invite-only"
-        STAFF = "staff", "Staff-only"
+    Kind = RoomKind
+    Visibility = Visibility
 
     # The id clients see in URLs and frames: stable and not guessable, unlike the primary key.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -46,6 +44,9 @@ class Room(models.Model):
         settings.AUTH_USER_MODEL, through="Membership", related_name="rooms"
     )
 
+    # visible_to(user) and postable_by(user): the access rule as queries.
+    objects = RoomQuerySet.as_manager()
+
     class Meta:
         constraints = [
             # Two group rooms may not share a name, whatever its case.
@@ -64,9 +65,7 @@ class Room(models.Model):
 
 
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        MEMBER = "member", "Member"
-        ADMIN = "admin", "Room admin"
+    Role = Role
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"

@@ -1,4 +1,5 @@
-"""The one gate to a room: who may see it, and who is in it."""
+"""The one gate to a room: the room if the user may see it (chat.room_access), and their
+membership of it."""
 
 import uuid
 
@@ -7,6 +8,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from chat.models import Membership, Room
+from chat.room_access import can_see_room
 from core.errors import NotMember, RoomNotFound
 
 
@@ -20,19 +22,6 @@ def parse_room_id(room_id: object) -> uuid.UUID:
         return uuid.UUID(room_id)
     except ValueError:
         raise RoomNotFound() from None
-
-
-def can_see_room(user: User | AnonymousUser, room: Room, *, is_member: bool) -> bool:
-    """Whether `user` may know that `room` exists."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if room.kind == Room.Kind.DIRECT:
-        return is_member
-    if room.visibility == Room.Visibility.STAFF:
-        return user.is_staff
-    if room.visibility == Room.Visibility.INVITE:
-        return is_member
-    return True
 
 
 def room_for_user(user: User | AnonymousUser, room_id: object, *, lock: bool = False) -> Room:
