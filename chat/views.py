@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 
 from chat.forms import MessageForm, RoomForm
 from chat.models import Message
-from chat.realtime import presence
+from chat.selectors.members import room_members_with_presence
 from chat.selectors.messages import history_page
-from chat.selectors.rooms import direct_peer, room_members, rooms_directory, sidebar_rooms
+from chat.selectors.rooms import direct_peer, rooms_directory
+from chat.selectors.sidebar import sidebar_rooms
 from chat.services.direct import direct_open
 from chat.services.messages import message_post
 from chat.services.reads import read_mark
@@ -113,13 +114,10 @@ def older_history(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
 def members(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
     """An htmx partial: the member list with who is online now."""
     try:
-        people = room_members(request.user, room_id=room_id)
+        member_list = room_members_with_presence(request.user, room_id=room_id)
     except ParleyError as error:
         return HttpResponse(error.message, status=http_status_for(error))
-    online = presence.online_now([person["user_id"] for person in people])
-    for person in people:
-        person["online"] = person["user_id"] in online
-    return render(request, "chat/_members.html", {"members": people})
+    return render(request, "chat/_members.html", member_list)
 
 
 @login_required

@@ -19,7 +19,7 @@ from api.views.common import ERRORS, WRITE_ERRORS, parse
 from chat import wire
 from chat.models import Message
 from chat.selectors.messages import history_page
-from chat.selectors.rooms import unread_count
+from chat.selectors.sidebar import unread_count
 from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.reads import read_mark
 

@@ -17,9 +17,10 @@ from api.serializers import (
 )
 from api.views.common import ERRORS, WRITE_ERRORS, parse
 from chat import wire
-from chat.realtime import presence
 from chat.selectors.access import room_for_user
-from chat.selectors.rooms import direct_peer, room_members, rooms_directory, rooms_with_state
+from chat.selectors.members import room_members_with_presence
+from chat.selectors.rooms import direct_peer, rooms_directory
+from chat.selectors.sidebar import rooms_with_state
 from chat.services.direct import direct_open
 from chat.services.rooms import room_create, room_join, room_leave
 
@@ -87,11 +88,7 @@ class RoomLeaveView(APIView):
 class RoomMembersView(APIView):
     @extend_schema(responses={200: MembersOut, **ERRORS}, tags=["rooms"])
     def get(self, request: Request, room_id: str) -> Response:
-        members = room_members(request.user, room_id=room_id)
-        online = presence.online_now([member["user_id"] for member in members])
-        for member in members:
-            member["online"] = member.pop("user_id") in online
-        return Response({"members": members, "online_count": len(online)})
+        return Response(room_members_with_presence(request.user, room_id=room_id))
 
 
 class ConversationsView(APIView):

@@ -8,7 +8,7 @@ from accounts.models import User
 from chat.models import Membership
 from chat.realtime import publish
 from chat.selectors.access import member_room
-from chat.selectors.rooms import unread_count
+from chat.selectors.sidebar import unread_count
 from core.errors import InvalidInput
 
 

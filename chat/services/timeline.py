@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.models import Membership, Message, Room
+from chat.room_access import room_access_sql
 
 
 def timeline_append(
@@ -45,26 +46,24 @@ def _attnames(model: type) -> list[str]:
 
 
 @cache
-def _post_statement() -> str:
-    """Advance the room's seq under its row lock and insert the message, as one statement.
+def _post_statement(postable: str) -> str:
+    """Advance the room's seq under its row lock and insert the message, as one statement;
+    `postable` is room_access_sql's condition (to post) for the aliases target and member.
 
     The UPDATE locks the room row until the statement commits, as select_for_update does for
     timeline_append, so seq order is still commit order. It matches only a room the user may
-    post in (a member, not archived, staff-only rooms for staff); any other case matches no
-    row and inserts nothing.
+    post in; any other case matches no row and inserts nothing.
     """
     room_columns = ", ".join(f"room.{column}" for column in _columns(Room))
     return f"""
         WITH room AS (
-            UPDATE {Room._meta.db_table}
-            SET last_seq = last_seq + 1, last_activity_at = %(now)s
-            WHERE public_id = %(room)s AND NOT is_archived
-              AND (kind = %(direct)s OR visibility <> %(staff_only)s OR %(is_staff)s)
-              AND EXISTS (
-                  SELECT 1 FROM {Membership._meta.db_table} member
-                  WHERE member.room_id = {Room._meta.db_table}.id AND member.user_id = %(user)s
-              )
-            RETURNING *
+            UPDATE {Room._meta.db_table} AS target
+            SET last_seq = target.last_seq + 1, last_activity_at = %(now)s
+            FROM {Membership._meta.db_table} AS member
+            WHERE target.public_id = %(room)s
+              AND member.room_id = target.id AND member.user_id = %(user)s
+              AND {postable}
+            RETURNING target.*
         ), message AS (
             INSERT INTO {Message._meta.db_table}
                 (room_id, seq, author_id, kind, body, created_at, client_id)
@@ -85,22 +84,21 @@ def timeline_post(
     UPDATE and the INSERT that timeline_append's path takes (docs/benchmarks.md). A repeated
     client_id raises IntegrityError, as there.
     """
-    if connection.vendor != "postgresql" or not user.is_active:
+    if connection.vendor != "postgresql":
         return None
+    postable, access = room_access_sql(user, room="target", member="member", to_post=True)
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            _post_statement(),
+            _post_statement(postable),
             {
                 "now": now,
                 "room": room_id,
-                "direct": Room.Kind.DIRECT,
-                "staff_only": Room.Visibility.STAFF,
-                "is_staff": user.is_staff,
                 "user": user.pk,
                 "text": Message.Kind.TEXT,
                 "body": body,
                 "client_id": client_id,
+                **access,
             },
         )
         row = cursor.fetchone()

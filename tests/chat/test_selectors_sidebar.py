@@ -1,6 +1,5 @@
-"""chat.selectors.rooms: a user's rooms with their state for the sidebar, and member lists."""
+"""chat.selectors.sidebar: a user's rooms with their state for the sidebar."""
 
-import uuid
 from typing import Any
 
 import pytest
@@ -9,12 +8,11 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from chat.models import Membership, Room
-from chat.selectors.rooms import PREVIEW_LENGTH, room_members, rooms_with_state
+from chat.selectors.sidebar import PREVIEW_LENGTH, rooms_with_state
 from chat.services.direct import direct_open
 from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.reads import read_mark
-from chat.services.rooms import member_set_role, room_join, room_leave, room_update
-from core.errors import NotMember, RoomNotFound
+from chat.services.rooms import room_join, room_leave, room_update
 from tests.factories import UserFactory, make_room
 
 pytestmark = pytest.mark.django_db
@@ -379,90 +377,3 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_rooms() -> None:
     assert all(state["peer"] for state in many_states if state["kind"] == Room.Kind.DIRECT)
     assert few_queries == many_queries
     assert many_queries <= 3
-
-
-# Member lists
-
-
-def test_room_members_lists_members_by_username_with_their_role(alice, bob) -> None:
-    carol = UserFactory(username="carol", display_name="")
-    dave = UserFactory(username="dave")
-    room = make_room(dave, name="General", members=[carol, bob, alice])
-    member_set_role(dave, room=room, user=bob, role=Membership.Role.ADMIN)
-    room_leave(dave, room_id=room.public_id)
-
-    members = room_members(alice, room_id=room.public_id)
-
-    assert members == [
-        {
-            "user_id": alice.pk,
-            "username": "alice",
-            "display_name": "Alice Liddell",
-            "role": Membership.Role.MEMBER,
-        },
-        {
-            "user_id": bob.pk,
-            "username": "bob",
-            "display_name": "Bob Builder",
-            "role": Membership.Role.ADMIN,
-        },
-        {
-            "user_id": carol.pk,
-            "username": "carol",
-            "display_name": "carol",
-            "role": Membership.Role.MEMBER,
-        },
-    ]
-
-
-def test_room_members_sorts_usernames_regardless_of_case() -> None:
-    zed = UserFactory(username="Zed")
-    alice = UserFactory(username="alice")
-    room = make_room(UserFactory(username="mallory"), name="General", members=[zed, alice])
-
-    names = [m["username"] for m in room_members(alice, room_id=room.public_id)]
-
-    assert names == ["alice", "mallory", "Zed"]
-
-
-def test_room_members_of_a_direct_conversation_are_the_two_people(alice, bob) -> None:
-    conversation = direct_open(bob, username="alice")
-
-    for user in (alice, bob):
-        names = [m["username"] for m in room_members(user, room_id=str(conversation.public_id))]
-        assert names == ["alice", "bob"]
-
-
-def test_room_members_leaves_out_people_who_left(alice, bob) -> None:
-    room = make_room(name="General", members=[alice, bob])
-    room_leave(bob, room_id=room.public_id)
-
-    assert "bob" not in [m["username"] for m in room_members(alice, room_id=room.public_id)]
-
-
-def test_room_members_refuses_a_non_member_of_a_public_room(alice) -> None:
-    room = make_room(name="General", members=[alice])
-
-    with pytest.raises(NotMember):
-        room_members(UserFactory(), room_id=room.public_id)
-
-
-@pytest.mark.parametrize("visibility", [Room.Visibility.INVITE, Room.Visibility.STAFF])
-def test_room_members_of_a_room_the_user_may_not_see_is_room_not_found(alice, visibility) -> None:
-    hidden = make_room(name="Hidden", visibility=visibility, members=[alice])
-    outsider = UserFactory(is_staff=False)
-    with pytest.raises(RoomNotFound) as missing:
-        room_members(outsider, room_id=uuid.uuid4())
-
-    with pytest.raises(RoomNotFound) as refused:
-        room_members(outsider, room_id=hidden.public_id)
-
-    assert type(refused.value) is RoomNotFound
-    assert refused.value.message == missing.value.message
-
-
-def test_room_members_of_someone_elses_conversation_is_room_not_found(alice, bob) -> None:
-    conversation = direct_open(alice, username="bob")
-
-    with pytest.raises(RoomNotFound):
-        room_members(UserFactory(is_staff=True), room_id=conversation.public_id)

@@ -9,8 +9,9 @@ import pytest
 from accounts.models import User
 from chat.models import Membership, Message, Room
 from chat.selectors.access import room_for_user
+from chat.selectors.members import room_members
 from chat.selectors.messages import history_page
-from chat.selectors.rooms import room_members, rooms_directory
+from chat.selectors.rooms import rooms_directory
 from chat.services.direct import direct_open
 from chat.services.messages import message_post
 from chat.services.reads import read_mark

@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from accounts.models import User
 from chat.models import Membership, Room
 from chat.realtime.groups import user_group
-from chat.selectors.rooms import rooms_with_state
+from chat.selectors.sidebar import rooms_with_state
 from chat.services.direct import direct_open
 from chat.services.messages import message_post
 from chat.services.reads import read_mark
