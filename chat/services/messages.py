@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat import ratelimit
-from chat.models import Membership, Message, Room
+from chat.models import Message, Room
 from chat.realtime import publish
+from chat.room_access import can_manage, require_open
 from chat.selectors.access import member_room, parse_room_id
 from chat.services.timeline import timeline_append, timeline_post
 from chat.services.validation import clean_body, clean_client_id
@@ -20,7 +21,6 @@ from core.errors import (
     MessageDeleted,
     MessageNotFound,
     ParleyError,
-    RoomArchived,
 )
 
 
@@ -62,8 +62,7 @@ def _post_checked(user: User, room_id: object, text: str, client_key: str | None
     room, to raise the error that says why (or post, if the user joined in between)."""
     with transaction.atomic():
         room = member_room(user, room_id, lock=True).room
-        if room.is_archived:
-            raise RoomArchived()
+        require_open(room)
         return timeline_append(
             room, kind=Message.Kind.TEXT, author=user, body=text, client_id=client_key
         )
@@ -95,8 +94,7 @@ def message_edit(user: User, *, room_id: uuid.UUID | str, seq: object, body: obj
     ratelimit.take_write(user.pk)
     with transaction.atomic():
         room = member_room(user, room_id).room
-        if room.is_archived:
-            raise RoomArchived()
+        require_open(room)
         message = _locked_message(user, room, message_seq)
         if message.kind != Message.Kind.TEXT or message.author_id != user.pk:
             raise Forbidden("You can only edit your own messages.")
@@ -121,13 +119,11 @@ def message_delete(user: User, *, room_id: uuid.UUID | str, seq: object) -> Mess
     with transaction.atomic():
         membership = member_room(user, room_id)
         room = membership.room
-        if room.is_archived:
-            raise RoomArchived()
+        require_open(room)
         message = _locked_message(user, room, message_seq)
         if message.kind != Message.Kind.TEXT:
             raise Forbidden("Only messages can be deleted, not timeline events.")
-        may_moderate = user.is_staff or membership.role == Membership.Role.ADMIN
-        if message.author_id != user.pk and not may_moderate:
+        if message.author_id != user.pk and not can_manage(user, role=membership.role):
             raise Forbidden("You can only delete your own messages.")
         if not message.is_deleted:
             message.body = ""

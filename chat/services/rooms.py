@@ -9,10 +9,11 @@ from accounts.models import User
 from chat import ratelimit
 from chat.models import Membership, Message, Room
 from chat.realtime import publish
+from chat.room_access import can_manage, can_see_room, require_open
 from chat.selectors.access import member_room, room_for_user
 from chat.services.timeline import timeline_append
 from chat.services.validation import clean_room_name
-from core.errors import AlreadyMember, Forbidden, InvalidInput, NotMember, RoomArchived
+from core.errors import AlreadyMember, Forbidden, InvalidInput, NotMember
 
 
 def _append_line(room: Room, *, kind: str, author: User, body: str = "") -> Message:
@@ -40,10 +41,11 @@ def _lock(room: Room) -> Room:
 
 
 def _require_room_admin(actor: User, room: Room) -> None:
-    if actor.is_staff:
+    # Staff may manage a room whatever their role in it: no query for them.
+    if can_manage(actor, role=None):
         return
-    membership = Membership.objects.filter(room=room, user=actor).first()
-    if membership is None or membership.role != Membership.Role.ADMIN:
+    role = Membership.objects.filter(room=room, user=actor).values_list("role", flat=True).first()
+    if not can_manage(actor, role=role):
         raise Forbidden("Only room admins and staff may do that.")
 
 
@@ -84,8 +86,7 @@ def room_join(user: User, *, room_id: uuid.UUID | str) -> Membership:
     ratelimit.take_write(user.pk)
     with transaction.atomic():
         room = room_for_user(user, room_id, lock=True)
-        if room.is_archived:
-            raise RoomArchived()
+        require_open(room)
         if Membership.objects.filter(room=room, user=user).exists():
             raise AlreadyMember()
         line = _append_line(room, kind=Message.Kind.JOINED, author=user)
@@ -172,8 +173,9 @@ def room_update(
                 raise Forbidden("Only staff may make a room staff-only.")
             room.visibility = visibility
             room.save(update_fields=["visibility"])
-            if visibility == Room.Visibility.STAFF:
-                for member in User.objects.filter(memberships__room=room, is_staff=False):
+            # Members who may no longer see it (non-staff, once it is staff-only) drop it.
+            for member in User.objects.filter(memberships__room=room):
+                if not can_see_room(member, room, is_member=True):
                     publish.access_lost(room, member)
         if name is not None:
             clean_name = clean_room_name(name)
