@@ -10,7 +10,7 @@ room keeps its timeline, read-only). They may manage it if they are staff or its
 
 The rule is written here in each form the code needs, side by side, each condition on a line
 of its own and in the same order: Python for a room already loaded (`can_see_room`,
-`can_post`, `can_manage`, `require_open`), the ORM (`RoomQuerySet`, which is `Room.objects`)
+`require_open`, `can_manage`), the ORM (`RoomQuerySet`, which is `Room.objects`)
 and a SQL condition for the raw statements (`room_access_sql`). A change to one form is a
 change to all of them: tests/chat/test_access_parity.py holds every place that applies the
 rule to one table.
@@ -69,15 +69,6 @@ def can_see_room(user: "User | AnonymousUser", room: "Room", *, is_member: bool)
     return room.visibility == Visibility.PUBLIC
 
 
-def can_post(user: "User | AnonymousUser", room: "Room", *, is_member: bool) -> bool:
-    """Whether `user` may add to `room`'s timeline (post, edit, delete, say they are typing)."""
-    if not can_see_room(user, room, is_member=is_member):
-        return False
-    if not is_member:
-        return False
-    return not room.is_archived
-
-
 def require_open(room: "Room") -> None:
     """RoomArchived if `room` is archived: its timeline stays readable and takes no writes.
 
@@ -117,7 +108,8 @@ class RoomQuerySet(models.QuerySet):
         return self.filter(visible)
 
     def postable_by(self, user: "User | AnonymousUser") -> Self:
-        """Rooms `user` may post in: can_post as a query."""
+        """Rooms `user` may post in: seen, joined and open (can_see_room, member_room and
+        require_open as a query)."""
         if not _is_active(user):
             return self.none()
         return self.visible_to(user).filter(self._is_member(user)).open()
