@@ -1,11 +1,13 @@
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 
-class CaseInsensitiveUserManager(UserManager):
-    def get_by_natural_key(self, username: str) -> "User":
+class CaseInsensitiveUserManager(UserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> "User":
         # Log-in finds users through this: "Alice" logs in as "alice".
         return self.get(username__iexact=username)
 
@@ -15,7 +17,7 @@ class User(AbstractUser):
 
     display_name = models.CharField(max_length=80, blank=True)
 
-    objects = CaseInsensitiveUserManager()
+    objects: ClassVar[CaseInsensitiveUserManager] = CaseInsensitiveUserManager()
 
     class Meta:
         constraints = [

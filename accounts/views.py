@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.forms import SignUpForm
+from accounts.http import AuthenticatedHttpRequest
 from accounts.tokens import token_create, token_revoke, tokens_of_user
 from core.errors import ParleyError
 
@@ -22,7 +23,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     """List, create and revoke personal access tokens. A new token is shown once, here."""
     new_token = None
     error = None
