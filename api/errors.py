@@ -63,9 +63,14 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
             )
         else:
             response = error_response(code, str(exc.detail), exc.status_code)
-        if getattr(exc, "auth_header", None):
-            response["WWW-Authenticate"] = exc.auth_header
-        if isinstance(exc, exceptions.Throttled) and exc.wait:
-            response["Retry-After"] = str(int(exc.wait))
+        # APIView.handle_exception sets it on NotAuthenticated and AuthenticationFailed.
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
+        if isinstance(exc, exceptions.Throttled):
+            # Throttled.__init__ sets `wait`; djangorestframework-stubs omit the attribute.
+            wait: float | None = exc.wait  # type: ignore[attr-defined]
+            if wait:
+                response["Retry-After"] = str(int(wait))
         return response
     return None

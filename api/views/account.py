@@ -4,14 +4,13 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import AccessToken
 from accounts.tokens import token_create, token_revoke, tokens_of_user
 from api.serializers import MeOut, TokenCreatedOut, TokenCreateIn, TokenListOut, TokenOut
-from api.views.common import ERRORS, WRITE_ERRORS, parse
+from api.views.common import ERRORS, WRITE_ERRORS, AuthenticatedRequest, parse
 
 
 def token_data(token: AccessToken) -> dict[str, Any]:
@@ -28,7 +27,7 @@ def token_data(token: AccessToken) -> dict[str, Any]:
 
 class MeView(APIView):
     @extend_schema(responses={200: MeOut, **ERRORS}, tags=["account"])
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         user = request.user
         return Response(
             {"username": user.username, "display_name": user.shown_name, "is_staff": user.is_staff}
@@ -37,13 +36,13 @@ class MeView(APIView):
 
 class TokensView(APIView):
     @extend_schema(responses={200: TokenListOut, **ERRORS}, tags=["account"])
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response({"results": [token_data(t) for t in tokens_of_user(request.user)]})
 
     @extend_schema(
         request=TokenCreateIn, responses={201: TokenCreatedOut, **WRITE_ERRORS}, tags=["account"]
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = parse(TokenCreateIn, request.data)
         token, plain = token_create(
             request.user, name=data["name"], expires_in_days=data.get("expires_in_days")
@@ -53,5 +52,5 @@ class TokensView(APIView):
 
 class TokenView(APIView):
     @extend_schema(responses={200: TokenOut, **WRITE_ERRORS}, tags=["account"])
-    def delete(self, request: Request, token_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, token_id: int) -> Response:
         return Response(token_data(token_revoke(request.user, token_id=token_id)))

@@ -1,4 +1,4 @@
-"""What every API view shares: input parsing and the documented error responses."""
+"""What every API view shares: the request type, input parsing and the documented errors."""
 
 from typing import Any
 
@@ -6,7 +6,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.request import Request
 
+from accounts.models import User
 from api.serializers import ErrorOut
 
 ERRORS = {
@@ -21,6 +23,16 @@ WRITE_ERRORS = {
     409: OpenApiResponse(ErrorOut, description="Conflicts with the current state"),
     429: OpenApiResponse(ErrorOut, description="Rate limited; see Retry-After"),
 }
+
+
+class AuthenticatedRequest(Request):
+    """For the type checker only: the request of an API view, whose user is a User.
+
+    The API's default permission is IsAuthenticated, so a view that keeps it annotates its
+    request with this; no request is ever constructed as one.
+    """
+
+    user: User
 
 
 def parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
