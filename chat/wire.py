@@ -2,7 +2,7 @@
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from accounts.models import User
 from chat.models import Message, Room
@@ -19,6 +19,12 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+@overload
+def user_data(user: User) -> dict[str, str]: ...
+@overload
+def user_data(user: None) -> None: ...
+@overload
+def user_data(user: User | None) -> dict[str, str] | None: ...
 def user_data(user: User | None) -> dict[str, str] | None:
     if user is None:
         return None

@@ -14,7 +14,7 @@ they are dispatched like the channel layer's.
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
@@ -24,7 +24,10 @@ class OneReaderPerSource:
     """Mixin for an `AsyncConsumer` (async only): replaces `__call__`'s dispatch loop."""
 
     channel_layer_alias: str
-    dispatch: Callable[[dict[str, Any]], Awaitable[None]]
+    if TYPE_CHECKING:
+        # The consumer's own; declared only for the checker, so as not to shadow it at run time.
+        async def dispatch(self, message: dict[str, Any]) -> None: ...
+
     # Set as soon as the client source yields `websocket.disconnect`, before it is dispatched.
     socket_closed = False
 

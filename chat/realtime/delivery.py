@@ -183,7 +183,9 @@ class Delivery:
     def gap_fill(self, room_id: str) -> bool:
         """Give up waiting for a room's missing entries: True if it must be read now."""
         held = self.early.pop(room_id, None)  # the database has these too
-        return bool(held) and room_id in self.cursors and max(held) > self.cursors[room_id]
+        if not held:
+            return False
+        return room_id in self.cursors and max(held) > self.cursors[room_id]
 
     def change(self, room_id: str, seq: int) -> bool:
         """An entry was edited or deleted: True if the socket should send the change."""
