@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run serve test lint setup browser nginx clean
+.PHONY: run serve test quick lint setup browser nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +37,15 @@ serve: setup
 test: setup browser nginx
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The inner loop: unit and in-process tests, without real servers, faults, browsers or the bench.
+quick: setup
+	$(BIN)/python -m pytest -q --ignore=tests/e2e --ignore=tests/faults --ignore=tests/browser \
+		--ignore=tests/bench $(PYTEST_ARGS)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -64,7 +64,6 @@ class Watchdog:
                     # Down again: its next reconnect starts another round.
                     logger.exception("watchdog: could not reach socket %s", channel_name)
 
-
     def watch(self, channel_name: str) -> None:
         """A socket opened: tell it when the layer reconnects (only with REDIS_URL)."""
         if not settings.REDIS_URL:
