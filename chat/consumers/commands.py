@@ -20,13 +20,13 @@ from chat.consumers.fields import (
     text_field,
 )
 from chat.db import in_thread
-from chat.realtime import presence, publish
+from chat.selectors.members import room_members_with_presence
 from chat.selectors.messages import history_page
-from chat.selectors.rooms import room_members
 from chat.services.direct import direct_open
 from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.reads import read_mark
 from chat.services.rooms import room_join, room_leave
+from chat.services.typing import typing_start
 from core import metrics
 from core.errors import InvalidInput, RoomNotFound
 
@@ -134,19 +134,9 @@ async def mark_read(socket: "ParleySocket", frame: Frame, ref: object) -> None:
 
 
 async def list_members(socket: "ParleySocket", frame: Frame, ref: object) -> None:
-    members = await in_thread(room_members)(socket.user, room_id=text_field(frame, "room"))
-    online = await presence.store().online([member["user_id"] for member in members])
-    for member in members:
-        member["online"] = member.pop("user_id") in online
-    await socket.send_frame(
-        {
-            "type": "members",
-            "ref": ref,
-            "room": canonical_room_id(frame["room"]),
-            "members": members,
-            "online_count": len(online),
-        }
-    )
+    room_id = canonical_room_id(text_field(frame, "room"))
+    listed = await in_thread(room_members_with_presence)(socket.user, room_id=room_id)
+    await socket.send_frame({"type": "members", "ref": ref, "room": room_id, **listed})
 
 
 async def start_typing(socket: "ParleySocket", frame: Frame, ref: object) -> None:
@@ -154,10 +144,8 @@ async def start_typing(socket: "ParleySocket", frame: Frame, ref: object) -> Non
     now = time.monotonic()
     if now - socket.typing_sent.get(room_id, -1e9) < settings.PARLEY_TYPING_INTERVAL:
         return  # already announced recently: not an error, just not repeated
-    if not socket.delivery.subscribed(room_id):
-        raise RoomNotFound()
+    await in_thread(typing_start)(socket.user, room_id=room_id)
     socket.typing_sent[room_id] = now
-    await publish.typing(room_id, socket.user, expires_in=settings.PARLEY_TYPING_EXPIRY)
 
 
 async def ping(socket: "ParleySocket", frame: Frame, ref: object) -> None:

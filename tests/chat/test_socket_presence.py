@@ -123,10 +123,11 @@ async def test_typing_reaches_the_room_at_most_once_per_interval(alice, bob, roo
 
 
 async def test_typing_in_a_room_you_are_not_in_is_refused(alice) -> None:
+    """Through the same gate as posting: a public room you can see but are not in."""
     other = await sync_to_async(make_room)(name="Elsewhere")
     a = await SocketClient(alice).connect()
     reply = await a.request({"type": "typing", "room": str(other.public_id)})
-    assert reply["code"] == "room_not_found"
+    assert reply["code"] == "not_member"
     await a.close()
 
 
