@@ -3,7 +3,7 @@ import uuid
 import pytest
 from django.conf import settings
 
-from chat import ratelimit
+from core import ratelimit
 
 
 @pytest.fixture(autouse=True)

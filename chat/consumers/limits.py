@@ -14,9 +14,9 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from chat.ratelimit import take
 from core import metrics
 from core.errors import RateLimited
+from core.ratelimit import take
 
 logger = logging.getLogger(__name__)
 

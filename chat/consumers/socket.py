@@ -29,13 +29,13 @@ from chat.consumers.live import CLOSE_TRY_AGAIN_LATER, LiveEvents
 from chat.consumers.loop import OneReaderPerSource
 from chat.consumers.runtime import runtime
 from chat.db import in_thread
-from chat.ratelimit import LocalBucket
 from chat.realtime import presence, presence_notices, shared_frames
 from chat.realtime.delivery import Delivery
 from chat.realtime.groups import user_group
 from chat.selectors.rooms import room_ids_of_user, rooms_with_state
 from core import metrics
 from core.errors import OUTAGES, ParleyError, RateLimited, Unavailable
+from core.ratelimit import LocalBucket
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from prometheus_client import REGISTRY
 
 from accounts.models import User
 from accounts.tokens import token_create
-from chat import ratelimit
 from chat.consumers.limits import HandshakeRateLimit, client_address
 from chat.consumers.socket import ParleySocket
 from chat.realtime import presence
 from config.asgi import application
+from core import ratelimit
 from tests.socket_client import SocketClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
