@@ -1,9 +1,9 @@
 """Reading the fields of a client frame; a wrong shape becomes an InvalidInput error."""
 
-import json
 import uuid
 from typing import Any
 
+from core import json_limits
 from core.errors import InvalidInput
 
 # Seqs, cursors and refs are JSON numbers; beyond 2**53 clients cannot represent them exactly.
@@ -15,15 +15,14 @@ class FrameError(InvalidInput):
     default_message = "The frame is not a JSON object with a 'type'."
 
 
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_frame(text: str) -> dict[str, Any]:
-    """The frame as a dict: strict JSON (no NaN or Infinity), an object at the top."""
+    """The frame as a dict: strict JSON (no NaN or Infinity, the API's depth limit), an object
+    at the top."""
     try:
-        frame = json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
+        frame = json_limits.loads(text)
+    except json_limits.JsonTooDeep as refusal:
+        raise FrameError(str(refusal)) from None
+    except ValueError:
         raise FrameError("The frame is not valid JSON.") from None
     if not isinstance(frame, dict):
         raise FrameError("A frame must be a JSON object.")
