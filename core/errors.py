@@ -91,6 +91,22 @@ class Forbidden(ParleyError):
     default_message = "You may not do that."
 
 
+class SessionRequired(Forbidden):
+    """Only a logged-in session, with the password typed again, may do this; an access token
+    may not (creating tokens, logging out everywhere), so a leaked token cannot make itself
+    lasting access."""
+
+    code = "session_required"
+    default_message = "This needs a logged-in session and your password, not an access token."
+
+
+class PasswordIncorrect(ParleyError):
+    """The password typed again to confirm an act is not the user's."""
+
+    code = "password_incorrect"
+    default_message = "That is not your password."
+
+
 class RateLimited(ParleyError):
     code = "rate_limited"
     default_message = "Slow down: too many messages."
@@ -127,6 +143,8 @@ HTTP_STATUS: dict[type[ParleyError], int] = {
     MessageDeleted: 409,
     NotMember: 403,
     Forbidden: 403,
+    SessionRequired: 403,
+    PasswordIncorrect: 403,
     AlreadyMember: 409,
     RoomArchived: 409,
     RateLimited: 429,
