@@ -7,6 +7,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from accounts.models import AccessToken
 from accounts.tokens import MAX_LIFETIME_DAYS
 
 
@@ -87,6 +88,21 @@ class TokenCreateIn(StrictSerializer):
         min_value=1,
         max_value=MAX_LIFETIME_DAYS,
         help_text="Days until the token stops working; omitted or null: until revoked.",
+    )
+    password = JsonString(
+        required=False,
+        trim_whitespace=False,
+        help_text="Your password, typed again; required with a session. A request "
+        "authenticated by a token is refused (403 `session_required`): tokens cannot create "
+        "tokens.",
+    )
+
+
+class LogoutEverywhereIn(StrictSerializer):
+    password = JsonString(
+        required=False,
+        trim_whitespace=False,
+        help_text="Your password, typed again; required (a token is refused).",
     )
 
 
@@ -199,6 +215,15 @@ class TokenOut(serializers.Serializer):
     revoked = serializers.BooleanField()
     expires_at = serializers.DateTimeField(allow_null=True)
     active = serializers.BooleanField(help_text="Neither revoked nor expired.")
+    created_via = serializers.ChoiceField(
+        choices=AccessToken.Origin.values,
+        help_text="How it was created: `session` (the tokens page, or the API with a session "
+        "and the password), `token` (by another token, before that was refused), `server` (by "
+        "code on the server), `unknown` (before origins were recorded).",
+    )
+    created_by = serializers.IntegerField(
+        allow_null=True, help_text="The id of the token that created this one, if one did."
+    )
 
 
 class TokenCreatedOut(TokenOut):
@@ -207,6 +232,10 @@ class TokenCreatedOut(TokenOut):
 
 class TokenListOut(serializers.Serializer):
     results = TokenOut(many=True)
+
+
+class LogoutEverywhereOut(serializers.Serializer):
+    revoked_tokens = serializers.IntegerField(help_text="How many active tokens were revoked.")
 
 
 class ErrorBodyOut(serializers.Serializer):

@@ -8,6 +8,11 @@ app_name = "api"
 urlpatterns = [
     path("v1/me", account.MeView.as_view(), name="me"),
     path("v1/me/rooms", rooms.MyRoomsView.as_view(), name="my-rooms"),
+    path(
+        "v1/me/logout-everywhere",
+        account.LogoutEverywhereView.as_view(),
+        name="logout-everywhere",
+    ),
     path("v1/tokens", account.TokensView.as_view(), name="tokens"),
     path("v1/tokens/<int:token_id>", account.TokenView.as_view(), name="token"),
     path("v1/rooms", rooms.RoomsView.as_view(), name="rooms"),
