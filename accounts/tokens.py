@@ -145,8 +145,8 @@ def _with_descendants(user: User, token_id: int) -> list[int]:
     return found
 
 
-def _revoke(user: User, token_ids: list[int]) -> list[int]:
-    """Revoke those of the tokens not yet revoked, each announced; the ids revoked now.
+def _revoke(user: User, token_ids: list[int]) -> None:
+    """Revoke those of the tokens not yet revoked, announcing each.
 
     Call inside `transaction.atomic`.
     """
@@ -159,7 +159,6 @@ def _revoke(user: User, token_ids: list[int]) -> list[int]:
     AccessToken.objects.filter(pk__in=revoking).update(revoked_at=timezone.now())
     for token_id in revoking:
         access_revoked.send(sender=User, user_id=user.pk, token_id=token_id)
-    return revoking
 
 
 def access_revoke_all(user: User, *, via: Origin, password: object = None) -> int:
