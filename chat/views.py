@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedHttpRequest
 from chat.forms import MessageForm, RoomForm
 from chat.models import Message
 from chat.selectors.members import room_members_with_presence
@@ -26,7 +27,7 @@ def _error_page(request: HttpRequest, error: ParleyError) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "chat/home.html",
@@ -41,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def create_room(request: HttpRequest) -> HttpResponse:
+def create_room(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = RoomForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the room a name of at most 80 characters.")
@@ -58,7 +59,7 @@ def create_room(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def open_direct(request: HttpRequest) -> HttpResponse:
+def open_direct(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         room = direct_open(request.user, username=request.POST.get("username", ""))
     except ParleyError as error:
@@ -68,7 +69,7 @@ def open_direct(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def room(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+def room(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
     try:
         page = history_page(request.user, room_id=room_id)
         if page.messages:  # showing the newest page is reading it
@@ -98,7 +99,7 @@ def room(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def older_history(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+def older_history(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
     """An htmx partial: the page of messages before `before`, with the next sentinel."""
     try:
         before = int(request.GET.get("before", ""))
@@ -111,7 +112,7 @@ def older_history(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def members(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+def members(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
     """An htmx partial: the member list with who is online now."""
     try:
         member_list = room_members_with_presence(request.user, room_id=room_id)
@@ -122,7 +123,7 @@ def members(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def post(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+def post(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
     form = MessageForm(request.POST)
     form.is_valid()
     try:
@@ -139,7 +140,7 @@ def post(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def join(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+def join(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
     try:
         room_join(request.user, room_id=room_id)
     except ParleyError as error:
@@ -149,7 +150,7 @@ def join(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def leave(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
+def leave(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
     try:
         room_leave(request.user, room_id=room_id)
     except ParleyError as error:

@@ -2,7 +2,6 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,7 +14,7 @@ from api.serializers import (
     ReadMarkIn,
     ReadOut,
 )
-from api.views.common import ERRORS, WRITE_ERRORS, parse
+from api.views.common import ERRORS, WRITE_ERRORS, AuthenticatedRequest, parse
 from chat import wire
 from chat.models import Message
 from chat.selectors.messages import history_page
@@ -39,7 +38,7 @@ class MessagesView(APIView):
         tags=["messages"],
         summary="A page of the timeline, in seq order: the newest, or before/after a seq",
     )
-    def get(self, request: Request, room_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, room_id: str) -> Response:
         query = parse(HistoryQuery, request.query_params.dict())
         page = history_page(request.user, room_id=room_id, **query)
         return Response(
@@ -56,7 +55,7 @@ class MessagesView(APIView):
         tags=["messages"],
         summary="Post a message; a retry with the same client_id returns the first one",
     )
-    def post(self, request: Request, room_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, room_id: str) -> Response:
         data = parse(MessagePostIn, request.data)
         message = message_post(
             request.user, room_id=room_id, body=data["body"], client_id=data.get("client_id")
@@ -70,20 +69,20 @@ class MessageView(APIView):
         responses={200: MessageEnvelopeOut, **WRITE_ERRORS},
         tags=["messages"],
     )
-    def patch(self, request: Request, room_id: str, seq: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, room_id: str, seq: int) -> Response:
         data = parse(MessageEditIn, request.data)
         return Response(
             envelope(message_edit(request.user, room_id=room_id, seq=seq, body=data["body"]))
         )
 
     @extend_schema(responses={200: MessageEnvelopeOut, **WRITE_ERRORS}, tags=["messages"])
-    def delete(self, request: Request, room_id: str, seq: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, room_id: str, seq: int) -> Response:
         return Response(envelope(message_delete(request.user, room_id=room_id, seq=seq)))
 
 
 class ReadView(APIView):
     @extend_schema(request=ReadMarkIn, responses={200: ReadOut, **WRITE_ERRORS}, tags=["messages"])
-    def post(self, request: Request, room_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, room_id: str) -> Response:
         data = parse(ReadMarkIn, request.data)
         membership = read_mark(request.user, room_id=room_id, seq=data["seq"])
         return Response(
