@@ -15,10 +15,12 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 
 from accounts.models import User
 from accounts.signals import access_revoked
@@ -33,16 +35,24 @@ def session_fingerprint(session_key: str) -> str:
 def access_is_current(user_id: int, *, session_key: str | None, token_id: int | None) -> bool:
     """Whether the user is active and the session or token a socket was opened with is valid.
 
-    For the moment between the handshake's check and the socket hearing revocations.
+    For the moment between the handshake's check and the socket hearing revocations. A session
+    must still exist and still carry the user's session hash, as Django's own check at each
+    request demands: a new password or "log out everywhere" changes the hash and leaves the
+    session row in place.
     """
     if token_id is not None:
         return token_is_usable(token_id, user_id=user_id)  # the user's state too, in one query
-    if not User.objects.filter(pk=user_id, is_active=True).exists():
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
         return False
-    if session_key is not None:
-        store = import_module(settings.SESSION_ENGINE).SessionStore
-        return store().exists(session_key)
-    return True
+    if session_key is None:
+        return True
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    stored = session.get(HASH_SESSION_KEY)  # an empty dict when the session is gone
+    if not isinstance(stored, str):
+        return False
+    current = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    return any(constant_time_compare(stored, expected) for expected in current)
 
 
 @receiver(user_logged_out, dispatch_uid="parley_close_session_sockets")
