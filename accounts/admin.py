@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.forms import ParleyAdminUserCreationForm
 from accounts.models import AccessToken, User
 from accounts.tokens import access_revoke_all, token_revoke
 
@@ -13,6 +14,8 @@ class ParleyUserAdmin(UserAdmin):
     list_display = ("username", "display_name", "email", "is_staff", "is_active")
     search_fields = ("username", "display_name", "email")
     actions = ["log_out_everywhere"]
+    # New names under the sign-up's rules: NFKC, one script, no look-alike of an existing one.
+    add_form = ParleyAdminUserCreationForm
 
     @admin.action(
         description="Log out everywhere: end every session, revoke every token",
