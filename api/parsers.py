@@ -6,6 +6,7 @@ API cannot take, and a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 `too_large
 (api/errors.py) even when DRF hands the parser the request's own stream.
 """
 
+from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
@@ -21,7 +22,7 @@ class LimitedJSONParser(JSONParser):
         self,
         stream: IO[Any],
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
