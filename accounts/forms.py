@@ -1,5 +1,9 @@
+from typing import Any
+
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import (
     AdminUserCreationForm,
+    AuthenticationForm,
     UserCreationForm,
     UsernameField,
 )
@@ -7,6 +11,8 @@ from django.core.exceptions import ValidationError
 
 from accounts import usernames
 from accounts.models import User
+from accounts.throttle import PasswordAttempt, check_password_attempt
+from core.errors import RateLimited
 
 
 def check_new_username(username: str) -> str:
@@ -48,3 +54,30 @@ class ParleyAdminUserCreationForm(AdminUserCreationForm):
         username = super().clean_username()
         # Django's check records its own error, and returns None, for a name taken in any case.
         return check_new_username(username) if username else username
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Log-in that counts each password guess (accounts.throttle) and refuses one over the
+    limits before the password is hashed. `retry_after` is set when it refused."""
+
+    retry_after: float | None = None
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        attempt: PasswordAttempt | None = None
+        if username is not None and password:
+            try:
+                attempt = check_password_attempt(self.request, username)
+            except RateLimited as refused:
+                self.retry_after = refused.retry_after
+                raise ValidationError(refused.message, code="too_many_attempts") from None
+        cleaned = super().clean()
+        # Reached only when the password was right and the account may log in here.
+        if attempt is not None:
+            attempt.succeeded()
+        return cleaned
+
+
+class ThrottledAdminAuthenticationForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
+    """The admin's log-in form (staff only), counted like the site's."""

@@ -5,11 +5,7 @@ from accounts import views
 
 urlpatterns = [
     path("signup/", views.sign_up, name="sign_up"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tokens/", views.tokens, name="tokens"),
 ]

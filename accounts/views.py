@@ -1,20 +1,77 @@
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.forms import SignUpForm
+from accounts.forms import SignUpForm, ThrottledAuthenticationForm
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import AccessToken
+from accounts.throttle import check_sign_up, retry_seconds
 from accounts.tokens import access_revoke_all, token_create, token_revoke, tokens_of_user
-from core.errors import ParleyError
+from core.errors import ParleyError, RateLimited
+
+
+def _too_many(response: HttpResponse, retry_after: float) -> HttpResponse:
+    """The page, refused: 429 and when to come back."""
+    response.status_code = 429
+    response["Retry-After"] = str(retry_seconds(retry_after))
+    return response
+
+
+def refused_if_throttled(response: HttpResponse) -> HttpResponse:
+    """A log-in page whose form was refused by accounts.throttle becomes a 429."""
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    retry_after = getattr(form, "retry_after", None)
+    return response if retry_after is None else _too_many(response, retry_after)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in, with password guesses limited (accounts.throttle)."""
+
+    form_class = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "signup_open": settings.PARLEY_SIGNUP_OPEN}
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        return refused_if_throttled(super().form_invalid(form))
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin's log-in (its form is admin.site.login_form, set in config/urls.py), a 429
+    when that form was refused."""
+    return refused_if_throttled(admin.site.login(request))
 
 
 @sensitive_post_parameters("password1", "password2")
 def sign_up(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("chat:home")
+    if not settings.PARLEY_SIGNUP_OPEN:
+        return render(request, "accounts/sign_up.html", {"closed": True}, status=403)
+    if request.method == "POST":
+        try:
+            # Before the form is checked: checking reads every username (the look-alike rule)
+            # and saving hashes the password.
+            check_sign_up(request)
+        except RateLimited as refused:
+            # Unbound, so that showing it checks nothing; what was typed (but the passwords)
+            # stays in the fields.
+            initial = {name: request.POST.get(name, "") for name in ("username", "display_name")}
+            page = render(
+                request,
+                "accounts/sign_up.html",
+                {"form": SignUpForm(initial=initial), "refusal": refused.message},
+            )
+            return _too_many(page, refused.retry_after)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()

@@ -290,6 +290,20 @@ PARLEY_PRESENCE_BATCH = env_float("PARLEY_PRESENCE_BATCH", 0.5)
 PARLEY_TYPING_INTERVAL = env_float("PARLEY_TYPING_INTERVAL", 3)  # at most one per socket and room
 PARLEY_TYPING_EXPIRY = env_float("PARLEY_TYPING_EXPIRY", 6)
 
+# Log-ins, sign-ups and password checks (accounts/throttle.py), counted through Redis like the
+# write limit. Each limit is a burst allowed at once, then that many per minute; a burst of 0
+# turns it off. Every guess of a password counts (a right one is given back), per account and
+# per client address (an IPv6 /64), and is refused before the password is hashed.
+PARLEY_LOGIN_ACCOUNT_BURST = env_int("PARLEY_LOGIN_ACCOUNT_BURST", 10)
+PARLEY_LOGIN_ACCOUNT_PER_MINUTE = env_float("PARLEY_LOGIN_ACCOUNT_PER_MINUTE", 1)
+PARLEY_LOGIN_ADDRESS_BURST = env_int("PARLEY_LOGIN_ADDRESS_BURST", 30)
+PARLEY_LOGIN_ADDRESS_PER_MINUTE = env_float("PARLEY_LOGIN_ADDRESS_PER_MINUTE", 10)
+PARLEY_SIGNUP_ADDRESS_BURST = env_int("PARLEY_SIGNUP_ADDRESS_BURST", 10)
+PARLEY_SIGNUP_ADDRESS_PER_MINUTE = env_float("PARLEY_SIGNUP_ADDRESS_PER_MINUTE", 0.5)
+# Off: the sign-up page says accounts are made by an administrator, and the log-in page does
+# not link to it.
+PARLEY_SIGNUP_OPEN = env_bool("PARLEY_SIGNUP_OPEN", default=True)
+
 # The REST API (README, docs/openapi.yaml).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -21,6 +21,9 @@ def _generous_rate_limits(settings: object) -> None:
     settings.PARLEY_WRITE_BURST = 1_000_000
     settings.PARLEY_SOCKET_FRAME_RATE = 1_000_000
     settings.PARLEY_SOCKET_FRAME_BURST = 1_000_000
+    settings.PARLEY_LOGIN_ACCOUNT_BURST = 1_000_000
+    settings.PARLEY_LOGIN_ADDRESS_BURST = 1_000_000
+    settings.PARLEY_SIGNUP_ADDRESS_BURST = 1_000_000
     settings.PARLEY_RATELIMIT_PREFIX = f"parley-test:{uuid.uuid4().hex}"
     settings.PARLEY_PRESENCE_PREFIX = f"parley-test-presence:{uuid.uuid4().hex}"
     ratelimit.reset_local()
