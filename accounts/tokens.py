@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import AccessToken, User
 from accounts.signals import access_revoked
+from accounts.throttle import check_password_attempt
 from core.errors import InvalidInput, PasswordIncorrect, SessionRequired, TokenNotFound
 
 PREFIX = "parley"
@@ -41,13 +42,17 @@ def _hash(secret: str) -> str:
 
 def password_confirm(user: User, *, password: object) -> None:
     """Raise unless `password` is the user's: the one check before acts a session alone may
-    not do. A limit on wrong guesses belongs here, before the hash is computed."""
+    not do. Guesses count against the account's log-in allowance (accounts.throttle), checked
+    before the hash is computed, so a stolen session cannot guess the password faster than
+    the log-in page allows."""
     if not isinstance(password, str) or not password:
         raise InvalidInput("Type your password again to confirm.", field="password")
+    attempt = check_password_attempt(None, user.username)
     # Not user.check_password: that upgrades an outdated hash, and a new hash would end the
     # user's sessions (this one included) in the middle of a confirmation.
     if not check_password(password, user.password):
         raise PasswordIncorrect()
+    attempt.succeeded()
 
 
 def _require_session_with_password(

@@ -1,13 +1,12 @@
 """WebSocket handshakes per client address (PARLEY_HANDSHAKES_PER_MINUTE).
 
 Checked before the login is, so a reconnect loop or a flood costs no database work. The count
-is chat.ratelimit's, shared by every process when REDIS_URL is set. The address is the ASGI
+is core.ratelimit's, shared by every process when REDIS_URL is set. The address is the ASGI
 scope's `client`: behind the proxy, uvicorn's proxy headers (FORWARDED_ALLOW_IPS) have already
 put the real client there. A refused handshake is accepted and closed with 4029, so the client
 can tell it from a network failure; the opening of sockets per user is limited in the socket.
 """
 
-import ipaddress
 import logging
 from typing import Any
 
@@ -16,7 +15,7 @@ from django.conf import settings
 
 from core import metrics
 from core.errors import RateLimited
-from core.ratelimit import take
+from core.ratelimit import address_key, take
 
 logger = logging.getLogger(__name__)
 
@@ -24,18 +23,12 @@ CLOSE_TOO_MANY_HANDSHAKES = 4029
 
 
 def client_address(scope: dict[str, Any]) -> str | None:
-    """The address handshakes are counted by; None when the server does not know it."""
+    """The address handshakes are counted by (an IPv6 address by its /64); None when the
+    server does not know it."""
     client = scope.get("client")
     if not client or not client[0]:
         return None
-    try:
-        address = ipaddress.ip_address(client[0])
-    except ValueError:
-        return str(client[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
-        # One host usually holds a whole /64, and can change addresses within it at will.
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(getattr(address, "ipv4_mapped", None) or address)
+    return address_key(str(client[0]))
 
 
 class HandshakeRateLimit:

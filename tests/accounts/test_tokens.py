@@ -425,3 +425,21 @@ def test_the_page_refuses_to_log_out_everywhere_without_the_password(alice, pass
     assert page.context["logged_out_everywhere"] is None
     assert other_browser.get(reverse("tokens")).status_code == 200
     assert user_for_token(plain) == alice
+
+
+def test_password_confirmations_share_the_accounts_log_in_allowance(settings) -> None:
+    """A stolen session cannot guess the password faster through the tokens page than at the
+    log-in page: after the burst even the right password waits."""
+    from accounts.tokens import password_confirm
+    from core.errors import PasswordIncorrect, RateLimited
+
+    settings.PARLEY_LOGIN_ACCOUNT_BURST = 3
+    settings.PARLEY_LOGIN_ACCOUNT_PER_MINUTE = 1
+    user = UserFactory(username="guessed")
+    user.set_password("the right one")
+    user.save()
+    for _ in range(3):
+        with pytest.raises(PasswordIncorrect):
+            password_confirm(user, password="wrong")
+    with pytest.raises(RateLimited):
+        password_confirm(user, password="the right one")
