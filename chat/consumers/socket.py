@@ -32,7 +32,8 @@ from chat.db import in_thread
 from chat.realtime import presence, presence_notices, shared_frames
 from chat.realtime.delivery import Delivery
 from chat.realtime.groups import user_group
-from chat.selectors.rooms import room_ids_of_user, rooms_with_state
+from chat.selectors.rooms import room_ids_of_user
+from chat.selectors.sidebar import rooms_with_state
 from core import metrics
 from core.errors import OUTAGES, ParleyError, RateLimited, Unavailable
 from core.ratelimit import LocalBucket

@@ -13,10 +13,6 @@ from accounts.models import User
 from chat import wire
 from chat.models import Membership, Room
 
-# Still imported from here by chat/consumers; they move to `members` and `sidebar`.
-from chat.selectors.members import room_members as room_members
-from chat.selectors.sidebar import rooms_with_state as rooms_with_state
-
 
 def rooms_directory(user: User) -> QuerySet[Room]:
     """Group rooms the user may see and are open, each with `is_member` and `member_count`."""
