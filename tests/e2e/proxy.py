@@ -10,10 +10,14 @@ import shlex
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,7 @@ from tests.e2e.servers import ROOT, Peer, free_port
 
 UNIT = ROOT / "deploy" / "systemd" / "parley@.service"
 SITE = ROOT / "deploy" / "nginx" / "parley.conf"
+README = ROOT / "README.md"
 SERVER_NAME = "chat.parley.test"
 # What systemd gives a service besides its Environment= and EnvironmentFile= lines.
 SYSTEMD_BASE_ENVIRONMENT = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"}
@@ -69,7 +74,7 @@ def render_site(*, listen_port: int, upstream_ports: list[int], static_root: Pat
         ("server_name chat.example.com;", f"server_name {SERVER_NAME};"),
         ("alias /opt/parley/staticfiles/;", f"alias {static_root}/;"),
         *(
-            (f"server 127.0.0.1:{example};", f"server 127.0.0.1:{port};")
+            (f"server 127.0.0.1:{example} ", f"server 127.0.0.1:{port} ")
             for example, port in zip([8001, 8002], upstream_ports, strict=True)
         ),
     ]
@@ -78,6 +83,19 @@ def render_site(*, listen_port: int, upstream_ports: list[int], static_root: Pat
         assert site.count(example) == 1, f"{SITE} should have `{example}` exactly once"
         site = site.replace(example, value)
     return site
+
+
+def readme_command(example: str, swaps: dict[str, str]) -> list[str]:
+    """The README's one shell command line that contains `example`, run as root already
+    (without `sudo`), with the test's values in place of the README's example values."""
+    lines = [line.strip() for line in README.read_text().splitlines() if example in line]
+    assert len(lines) == 1, f"README.md should have one line with `{example}`: {lines}"
+    line = lines[0]
+    for value, replacement in swaps.items():
+        assert value in line, f"README.md's `{line}` has no `{value}`"
+        line = line.replace(value, replacement)
+    words = shlex.split(line, comments=True)
+    return words[1:] if words[0] == "sudo" else words
 
 
 def nginx_configuration(prefix: Path, site: Path, mime_types: Path) -> str:
@@ -224,6 +242,53 @@ class TokenPeer(Peer):
             return closed.rcvd.code if closed.rcvd else None
 
 
+class FakeSystemctl:
+    """`systemctl` for scripts the test runs: a command on PATH that hands its arguments to
+    `handle` in the test's process and exits 0 once it returns (1 if it raised).
+
+    `bin` goes first on the script's PATH; every call is kept in `calls`.
+    """
+
+    def __init__(self, directory: Path, handle: Callable[[list[str]], None]) -> None:
+        self.bin = directory / "bin"
+        self.bin.mkdir(parents=True)
+        self.calls: list[list[str]] = []
+        address = str(directory / "systemctl.sock")
+        fake = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                arguments = shlex.split(self.rfile.readline().decode())
+                fake.calls.append(arguments)
+                try:
+                    handle(arguments)
+                except Exception as error:
+                    self.wfile.write(f"failed: {error!r}\n".encode())
+                else:
+                    self.wfile.write(b"ok\n")
+
+        self.server = socketserver.ThreadingUnixStreamServer(address, Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        command = self.bin / "systemctl"
+        command.write_text(
+            f"""#!{sys.executable}
+import shlex, socket, sys
+with socket.socket(socket.AF_UNIX) as server:
+    server.connect({address!r})
+    server.sendall(shlex.join(sys.argv[1:]).encode() + b"\\n")
+    reply = server.makefile().readline()
+if reply != "ok\\n":
+    sys.exit("systemctl: " + reply)
+"""
+        )
+        command.chmod(0o755)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class Deployment:
     """Two Parley processes and nginx in front of them, all on loopback."""
 
@@ -268,6 +333,21 @@ class Deployment:
                 started.append(self.processes[port])
         for process in started:
             process.wait_until_healthy()
+
+    def restart(self, port: int) -> None:
+        """What `systemctl restart parley@PORT` does: stop it as KillSignal= and
+        TimeoutStopSec= say, then start the unit's command again (Type=exec: without waiting
+        for it to answer)."""
+        current = self.processes[port]
+        current.stop(timeout=30)
+        log = self.directory / f"parley-{port}.log"
+        self.processes[port] = ParleyProcess(port, self.environment, log)
+
+    def environment_file(self) -> Path:
+        """The deployment's settings as /etc/parley/parley.env holds them."""
+        path = self.directory / "parley.env"
+        path.write_text("".join(f"{key}={value}\n" for key, value in self.environment.items()))
+        return path
 
     def start_nginx(self) -> None:
         site = self.directory / "parley.conf"

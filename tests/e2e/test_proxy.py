@@ -4,19 +4,32 @@ shipped nginx site, with production settings. What passes here is what an operat
 import asyncio
 import gzip
 import json
+import os
 import re
 import secrets
 import signal
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import websockets
 from django.conf import settings
 
 from accounts.tokens import token_create
-from tests.e2e.proxy import SERVER_NAME, Deployment, ParleyProcess, request
+from tests.e2e.proxy import (
+    SERVER_NAME,
+    Deployment,
+    FakeSystemctl,
+    ParleyProcess,
+    TokenPeer,
+    readme_command,
+    request,
+)
+from tests.e2e.servers import ROOT
 from tests.e2e.servers import test_database_url as database_url_for_servers
 from tests.factories import UserFactory, make_room
 
@@ -44,6 +57,8 @@ def deployment(django_db_setup: None) -> Iterator[Deployment]:
             "PARLEY_WRITE_BURST": "100000",
             "PARLEY_SOCKET_FRAME_RATE": "100000",
             "PARLEY_SOCKET_FRAME_BURST": "100000",
+            # Every client here comes through nginx from 127.0.0.1, reconnecting sockets too.
+            "PARLEY_HANDSHAKES_PER_MINUTE": "0",
         }
     )
     try:
@@ -134,6 +149,10 @@ def test_api_and_health_answer_through_nginx(parley: Deployment) -> None:
     assert (health.status, json.loads(health.body)) == (200, {"status": "ok"})
     # Metrics are per process: scraped from each process, never from a random one through here.
     assert request(parley.nginx_port, "/metrics").status == 404
+    # Readiness through nginx is for this machine (and a load balancer it allows) only.
+    assert request(parley.nginx_port, "/readyz").status == 200
+    assert request(parley.nginx_port, "/readyz", source="127.0.0.2").status == 403
+    assert request(parley.nginx_port, "/healthz", source="127.0.0.2").status == 200
 
     # Bodies over client_max_body_size stop at nginx: its HTML page, not Parley's JSON error.
     too_big = request(
@@ -231,6 +250,168 @@ def test_sigterm_moves_a_client_to_the_other_process_without_losing_a_message(
     victim = asyncio.run(restart())
     # uvicorn ends its shutdown by re-raising SIGTERM, so systemd records a clean stop.
     assert victim.process.wait(timeout=15) in {0, -signal.SIGTERM}
+
+
+class Traffic:
+    """Requests through nginx, back to back in threads until stopped: GETs of the API and POSTs
+    of messages. Counts every answer by its status, and every failure to get one by its
+    exception."""
+
+    def __init__(self, port: int, token: str, room: str) -> None:
+        self.port = port
+        self.room = room
+        self.bearer = {"Authorization": f"Bearer {token}"}
+        self.answers: dict[str, Counter[int | str]] = {"GET": Counter(), "POST": Counter()}
+        self.stopping = threading.Event()
+        self.threads = [
+            threading.Thread(target=self.run, args=(method,), daemon=True)
+            for method in ("GET", "GET", "POST")
+        ]
+
+    def start(self) -> "Traffic":
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=20)
+
+    def run(self, method: str) -> None:
+        while not self.stopping.is_set():
+            try:
+                if method == "GET":
+                    status = request(self.port, "/api/v1/me", headers=self.bearer).status
+                else:
+                    status = request(
+                        self.port,
+                        f"/api/v1/rooms/{self.room}/messages",
+                        method="POST",
+                        headers={**self.bearer, "Content-Type": "application/json"},
+                        body=json.dumps(
+                            {"body": "rolling", "client_id": uuid.uuid4().hex}
+                        ).encode(),
+                    ).status
+            except Exception as error:
+                self.answers[method][type(error).__name__] += 1
+            else:
+                self.answers[method][status] += 1
+
+    def failures(self) -> dict[str, Counter[int | str]]:
+        wanted = {"GET": 200, "POST": 201}
+        return {
+            method: Counter({k: n for k, n in answers.items() if k != wanted[method]})
+            for method, answers in self.answers.items()
+        }
+
+
+class Reconnecting:
+    """A socket client through nginx that reconnects at once whenever its socket is closed,
+    and records the close codes and how long it was without a socket each time."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.token = token
+        self.closes: list[int | None] = []
+        self.offline: list[float] = []
+        self.failed_handshakes: Counter[str] = Counter()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        peer = await self.connect()
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(peer.ws.recv(), 0.2)
+            except TimeoutError:
+                continue
+            except websockets.ConnectionClosed as closed:
+                closed_at = time.monotonic()
+                self.closes.append(closed.rcvd.code if closed.rcvd else None)
+                peer = await self.connect()
+                self.offline.append(time.monotonic() - closed_at)
+        await peer.close()
+
+    async def connect(self) -> TokenPeer:
+        for _ in range(200):
+            try:
+                return await TokenPeer(self.port, self.token).connect()
+            except Exception as error:
+                self.failed_handshakes[type(error).__name__] += 1
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"no socket through nginx: {self.failed_handshakes}")
+
+
+def test_the_readmes_rolling_restart_loses_no_request_and_keeps_sockets_away_under_2_s(
+    parley: Deployment,
+) -> None:
+    """README, "Upgrading": the rolling restart command, as written, with a `systemctl` that
+    restarts the test's processes the way systemd restarts parley@PORT."""
+    alice_token, bob_token, room = two_members()
+    first, second = parley.ports
+    command = readme_command(
+        "rolling-restart --proxy http://127.0.0.1 ",
+        {
+            "/opt/parley": str(ROOT),
+            "http://127.0.0.1 ": f"http://127.0.0.1:{parley.nginx_port} ",
+            "8001 8002": f"{first} {second}",
+        },
+    )
+    before = {port: process.process.pid for port, process in parley.processes.items()}
+
+    def restart(words: list[str]) -> None:
+        assert words[0] == "restart", words
+        parley.restart(int(words[1].removeprefix("parley@")))
+
+    systemctl = FakeSystemctl(parley.directory / "systemd", restart)
+
+    async def roll() -> tuple[int, str, float, list[Reconnecting]]:
+        stopping = asyncio.Event()
+        sockets = [Reconnecting(parley.nginx_port, t) for t in (alice_token, bob_token) * 3]
+        watching = [asyncio.create_task(s.run(stopping)) for s in sockets]
+        await asyncio.sleep(1)  # every socket open, on both processes
+        started = time.monotonic()
+        script = await asyncio.create_subprocess_exec(
+            *command,
+            env={
+                **os.environ,
+                "PATH": f"{systemctl.bin}:{os.environ['PATH']}",
+                "PARLEY_ENV_FILE": str(parley.environment_file()),
+            },
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(script.communicate(), 120)
+        seconds = time.monotonic() - started
+        await asyncio.sleep(1)  # the last sockets back, traffic on both new processes
+        stopping.set()
+        await asyncio.gather(*watching)
+        return script.returncode or 0, output.decode(), seconds, sockets
+
+    traffic = Traffic(parley.nginx_port, alice_token, room).start()
+    try:
+        returncode, output, seconds, sockets = asyncio.run(roll())
+    finally:
+        traffic.stop()
+        systemctl.close()
+
+    offline = [s for client in sockets for s in client.offline]
+    print(
+        f"rolling restart: {seconds:.1f} s; {dict(traffic.answers['GET'])} GETs, "
+        f"{dict(traffic.answers['POST'])} POSTs; {len(offline)} socket reconnects, "
+        f"longest {max(offline, default=0):.3f} s"
+    )
+    assert returncode == 0, output
+    assert systemctl.calls == [["restart", f"parley@{first}"], ["restart", f"parley@{second}"]]
+    assert all(parley.processes[port].process.pid != pid for port, pid in before.items())
+    assert traffic.failures() == {"GET": Counter(), "POST": Counter()}, traffic.answers
+    assert traffic.answers["GET"][200] > 50 and traffic.answers["POST"][201] > 20
+    # Every socket was closed at least once, by a graceful stop, and was back within 2 s.
+    assert all(client.closes for client in sockets)
+    assert {code for client in sockets for code in client.closes} == {1012}
+    assert max(offline) < 2, offline
+    assert not any(client.failed_handshakes for client in sockets), [
+        client.failed_handshakes for client in sockets
+    ]
 
 
 def test_nginx_serves_static_files_itself(parley: Deployment) -> None:
