@@ -6,6 +6,7 @@ visibilities and member roles that rule is stated in.
 """
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +15,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from chat.room_access import Role, RoomKind, RoomQuerySet, Visibility
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class Room(models.Model):
@@ -40,9 +44,12 @@ class Room(models.Model):
     # by the database even when both people open it at the same moment.
     direct_key = models.CharField(max_length=41, null=True, blank=True, unique=True, editable=False)
 
-    members = models.ManyToManyField(
+    members: "models.ManyToManyField[User, Membership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="rooms"
     )
+    # Set by the gate (chat.selectors.access.room_for_user): (user id, that user's membership
+    # or None), so that membership_for() right after it does not ask the database again.
+    membership_read: tuple[int, "Membership | None"]
 
     # visible_to(user) and postable_by(user): the access rule as queries.
     objects = RoomQuerySet.as_manager()

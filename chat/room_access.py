@@ -28,6 +28,7 @@ from core.errors import RoomArchived
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
+    from typing_extensions import TypeIs
 
     from accounts.models import User
     from chat.models import Room
@@ -49,7 +50,7 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Room admin"
 
 
-def _is_active(user: "User | AnonymousUser") -> bool:
+def _is_active(user: "User | AnonymousUser") -> "TypeIs[User]":
     return user.is_authenticated and user.is_active
 
 
@@ -89,10 +90,10 @@ def can_manage(user: "User", *, role: str | None) -> bool:
 # The ORM: Room.objects.
 
 
-class RoomQuerySet(models.QuerySet):
-    def _is_member(self, user: "User") -> Exists:
+class RoomQuerySet(models.QuerySet["Room"]):
+    def _is_member(self, user: "User") -> Q:
         memberships = self.model.members.through.objects
-        return Exists(memberships.filter(room=OuterRef("pk"), user=user))
+        return Q(Exists(memberships.filter(room=OuterRef("pk"), user=user)))
 
     def visible_to(self, user: "User | AnonymousUser") -> Self:
         """Rooms `user` may see: can_see_room as a query (no join, so no row twice)."""

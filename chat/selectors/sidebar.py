@@ -72,8 +72,10 @@ def rooms_with_state(user: User) -> list[dict[str, Any]]:
             {"user": user.pk, "text": Message.Kind.TEXT.value, **access},
         )
     )
+    # The statement's extra columns, which the model does not declare.
+    state = {room.pk: vars(room) for room in rooms}
     latest = Message.objects.select_related("author").in_bulk(
-        [room.latest_id for room in rooms if room.latest_id is not None]
+        [state[room.pk]["latest_id"] for room in rooms if state[room.pk]["latest_id"] is not None]
     )
     direct_ids = [room.pk for room in rooms if room.kind == Room.Kind.DIRECT]
     peers = {
@@ -85,11 +87,11 @@ def rooms_with_state(user: User) -> list[dict[str, Any]]:
     return [
         {
             **wire.room_data(room, peer=peers.get(room.pk)),
-            "role": room.member_role,
-            "last_read_seq": room.member_last_read_seq,
-            "unread": room.unread,
+            "role": state[room.pk]["member_role"],
+            "last_read_seq": state[room.pk]["member_last_read_seq"],
+            "unread": state[room.pk]["unread"],
             "last_activity_at": room.last_activity_at.isoformat(),
-            "last_message": _preview(latest.get(room.latest_id)),
+            "last_message": _preview(latest.get(state[room.pk]["latest_id"])),
         }
         for room in rooms
     ]

@@ -3,7 +3,7 @@
 import uuid
 from functools import cache
 
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 from accounts.models import User
@@ -37,11 +37,11 @@ def timeline_append(
     )
 
 
-def _columns(model: type) -> list[str]:
+def _columns(model: type[models.Model]) -> list[str]:
     return [field.column for field in model._meta.concrete_fields]
 
 
-def _attnames(model: type) -> list[str]:
+def _attnames(model: type[models.Model]) -> list[str]:
     return [field.attname for field in model._meta.concrete_fields]
 
 
