@@ -96,6 +96,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files keep their long-lived caching: Content-Security-Policy,
+    # Permissions-Policy and Cache-Control on every other answer.
+    "ops.security_headers.SecurityHeaders",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -238,6 +241,14 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading asks browsers to hard-code HTTPS for the whole domain, a commitment only the
 # operator can make (set SECURE_HSTS_PRELOAD=1); the deploy check would otherwise insist.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Security headers. ops/security_headers.py sends Content-Security-Policy (no inline script or
+# style), Permissions-Policy and `Cache-Control: private, no-store` on everything but static
+# files. SecurityMiddleware and XFrameOptionsMiddleware send these: Django's defaults, spelled
+# out so that a change of default cannot drop one unnoticed (tests/ops/test_security_headers.py).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # other sites never learn room ids from a link
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # for browsers without CSP's frame-ancestors
 
 # Bearer token a Prometheus scraper sends to /metrics; metrics are off while it is unset.
 PARLEY_METRICS_TOKEN = os.environ.get("PARLEY_METRICS_TOKEN", "")
