@@ -99,6 +99,8 @@ MIDDLEWARE = [
     # After WhiteNoise, so static files keep their long-lived caching: Content-Security-Policy,
     # Permissions-Policy and Cache-Control on every other answer.
     "ops.security_headers.SecurityHeaders",
+    # Logs once at start when the collected static files do not match this code; then gone.
+    "ops.static_manifest.CheckAtStart",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -266,8 +268,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # uvicorn's own logger: a client's malformed frame is a warning, not a server error.
-    "filters": {"client_faults": {"()": "ops.logs.ClientFaultsAreWarnings"}},
-    "loggers": {"uvicorn.error": {"filters": ["client_faults"]}},
+    # django.request: a 503 from /readyz is an answer, not an error (ops/health.py logs why).
+    "filters": {
+        "client_faults": {"()": "ops.logs.ClientFaultsAreWarnings"},
+        "not_ready_is_not_an_error": {"()": "ops.log_filters.NotReadyIsNotAnError"},
+    },
+    "loggers": {
+        "uvicorn.error": {"filters": ["client_faults"]},
+        "django.request": {"filters": ["not_ready_is_not_an_error"]},
+    },
 }
 
 # Chat limits.

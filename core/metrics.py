@@ -40,3 +40,9 @@ SHARED_FRAMES_WRITTEN = Counter(
     "Live frames written straight to a connection as one frame built for all its room's sockets "
     "(chat/realtime/uvicorn_protocol.py); the others went through websocket.send.",
 )
+DEPENDENCY_UP = Gauge(
+    "parley_dependency_up",
+    "1 when this process's last readiness check (/readyz) of a dependency passed, 0 when it "
+    "failed, by dependency: database, redis, static (the collected static files' manifest).",
+    ["dependency"],
+)

@@ -21,7 +21,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 async def readyz(request: HttpRequest) -> HttpResponse:
-    """Ready when the database and (if configured) Redis answer; 503 with the reasons if not."""
+    """Ready when the database, Redis (if configured) and the static manifest (DEBUG off) are
+    usable; 503 naming the failed checks if not, without their reasons (ops/health.py)."""
     checks = await readiness()
     ready = all(result == "ok" for result in checks.values())
     return JsonResponse(
