@@ -41,6 +41,19 @@ from tests.browser.harness import (
 from tests.e2e.servers import Server, free_port
 from tests.factories import PASSWORD
 
+# How chromium's console names the policies it enforces ("Refused to execute inline script
+# because it violates the following Content Security Policy directive ...", "Error with
+# Permissions-Policy header: Unrecognized feature ...").
+POLICIES = ("Content Security Policy", "Content-Security-Policy", "Permissions-Policy")
+# Playwright's init scripts run outside the page's policy: this one repeats every violation the
+# document sees in the console, in case chromium's own message is missing or worded otherwise.
+REPORT_POLICY_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Content Security Policy violation: ${event.effectiveDirective} ` +
+    `refused ${event.blockedURI || "inline code"} at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
@@ -150,6 +163,10 @@ class Browsing:
         self.contexts: list[Any] = []
         self.pages: list[Any] = []
         self.page_errors: list[str] = []
+        # What chromium reported against the pages' Content-Security-Policy or
+        # Permissions-Policy (ops/security_headers.py): a page that breaks them may look fine
+        # yet lose a script, a style or the socket. A test that provokes one clears the list.
+        self.policy_reports: list[str] = []
         self.dialogs: list[tuple[str, str, str]] = []
         self.journal: deque[str] = deque(maxlen=300)  # printed when the test fails
         self.started = time.monotonic()
@@ -172,6 +189,8 @@ class Browsing:
         page = context.new_page()
         self.pages.append(page)
         page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
+        page.add_init_script(REPORT_POLICY_VIOLATIONS)
+        page.on("console", lambda message: self._policy_report(page, message.text))
         self._keep_journal(len(self.pages) - 1, page)
 
         def on_dialog(dialog: Any) -> None:
@@ -183,6 +202,10 @@ class Browsing:
 
         page.on("dialog", on_dialog)
         return page
+
+    def _policy_report(self, page: Any, text: str) -> None:
+        if any(policy in text for policy in POLICIES):
+            self.policy_reports.append(f"{page.url}: {text}")
 
     def _keep_journal(self, number: int, page: Any) -> None:
         """What the page loads and what its socket hears, to tell why a test failed."""
@@ -252,6 +275,7 @@ def browsing(browser: Any, server: Server, request: pytest.FixtureRequest) -> It
     finally:
         browsing.close()
     assert not browsing.page_errors, f"uncaught errors in the page: {browsing.page_errors}"
+    assert not browsing.policy_reports, f"policy violations: {browsing.policy_reports}"
 
 
 @pytest.fixture
