@@ -31,6 +31,7 @@ from chat.consumers.runtime import runtime
 from chat.db import in_thread
 from chat.realtime import presence, presence_notices, shared_frames
 from chat.realtime.delivery import Delivery
+from chat.realtime.fanout import group_add
 from chat.realtime.groups import user_group
 from chat.selectors.rooms import room_ids_of_user
 from chat.selectors.sidebar import rooms_with_state
@@ -133,7 +134,7 @@ class ParleySocket(OneReaderPerSource, LiveEvents):
         """Join the user's groups and set each room's cursor. Returns the rooms as `hello` lists
         them, and whether the login the socket opened with is still valid."""
         # Subscribe before reading state, so nothing committed in between is missed.
-        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        await group_add(user_group(self.user.pk), self.channel_name)
         for room_id in await in_thread(room_ids_of_user)(self.user):
             self.delivery.subscribe(room_id, cursor=0)
             await self.runtime.fanout.subscribe(room_id, self)

@@ -15,8 +15,9 @@ A socket's own events (its user's group, its wake-ups) still come on its own cha
 import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+import redis
 from channels.layers import get_channel_layer
 
 from chat.realtime.groups import room_group
@@ -96,7 +97,7 @@ class Fanout:
         self.rooms.setdefault(room_id, set()).add(socket)
         # The layer waits for a subscription under way, so this returns only once it is in
         # place.
-        await get_channel_layer().group_add(room_group(room_id), self.channel)
+        await group_add(room_group(room_id), cast(str, self.channel))  # named by start()
 
     async def unsubscribe(self, room_id: str, socket: Receiver) -> None:
         """Stop offering the room's events to `socket`; the last socket out leaves the group."""
@@ -107,3 +108,21 @@ class Fanout:
         if not sockets:
             del self.rooms[room_id]
             await get_channel_layer().group_discard(room_group(room_id), self.channel)
+
+
+async def group_add(group: str, channel: str) -> None:
+    """The channel layer's group_add, tried once more on a fresh connection when the first try
+    finds its connection to Redis dead.
+
+    When Redis restarted since the layer last used its pub/sub connection, the first command on
+    it fails, and redis-py (Parley's connections have no retries) reconnects only as it raises:
+    a socket opened as soon as /readyz says 200 again would be closed with 1013. Adding a
+    channel to a group twice is harmless. If Redis is really down, the second try fails too and
+    the caller treats it as the outage it is; a timeout is not retried, so as not to double it.
+    """
+    layer = get_channel_layer()
+    try:
+        await layer.group_add(group, channel)
+    except redis.ConnectionError:
+        logger.info("channel layer: subscribing found a dead connection to Redis; once more")
+        await layer.group_add(group, channel)
