@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run serve test quick lint setup browser nginx clean
+.PHONY: run serve lock test quick lint setup browser nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,21 @@ run: setup
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off \
 		--ws chat.realtime.uvicorn_protocol:SharedFrameProtocol
 
-# Production on this machine: WORKERS processes from PORT up, for a proxy (README, "Deploying").
-serve: setup
+# Production on this machine: the locked versions (as every production install, README
+# "Deploying"), then WORKERS processes from PORT up, for a proxy.
+serve: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	WORKERS=$(or $(WORKERS),2) PORT=$(or $(SERVE_PORT),8001) scripts/serve
+
+# requirements.lock from pyproject.toml and constraints.txt: every package a production install
+# needs, on any platform and Python that pyproject.toml allows, pinned with hashes. Versions
+# already in it are kept unless pyproject.toml rules them out; `make lock LOCK_ARGS=--upgrade`
+# moves everything to the newest allowed.
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--constraint constraints.txt --custom-compile-command "make lock" \
+		--output-file requirements.lock --quiet $(LOCK_ARGS)
 
 test: setup browser nginx
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
