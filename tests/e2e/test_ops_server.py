@@ -39,8 +39,10 @@ def test_readyz_reports_dead_dependencies_quickly_while_healthz_stays_up(tmp_pat
         assert status == 503
         body = json.loads(text)
         assert body["status"] == "not ready"
-        assert body["checks"]["database"].startswith("error: OperationalError")
-        assert body["checks"]["redis"].startswith("error: ConnectionError")
+        assert body["checks"]["database"] == "down"
+        assert body["checks"]["redis"] == "down"
+        # Nothing about the machines behind it: the reasons go to the log.
+        assert "127.0.0.1" not in text and "Error" not in text
         assert took < 5
         assert get(f"{server.origin}/healthz")[0] == 200
 
