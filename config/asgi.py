@@ -17,9 +17,12 @@ from chat.consumers.auth import TokenOrSessionAuth  # noqa: E402
 from chat.consumers.limits import HandshakeRateLimit  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from ops.limits import raise_open_files_limit  # noqa: E402
+from ops.logs import OnePerOutage  # noqa: E402
 
 # Every socket is an open file: a process at its limit resets new connections silently.
 raise_open_files_limit()
+# While PostgreSQL or Redis is down, one line per outage rather than a traceback per failure.
+OnePerOutage.install()
 
 application = ProtocolTypeRouter(
     {
