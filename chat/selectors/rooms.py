@@ -4,14 +4,18 @@ Who may see which room is chat.room_access (`Room.objects.visible_to`); nothing 
 it. A user's rooms with their unread counts are in `sidebar`, member lists in `members`.
 """
 
+import uuid
 from collections.abc import Iterable
+from functools import cache
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 from accounts.models import User
 from chat import wire
 from chat.models import Membership, Room
+from chat.room_access import room_access_sql
 
 
 def rooms_directory(user: User) -> QuerySet[Room]:
@@ -39,8 +43,25 @@ def rooms_of_user(user: User) -> QuerySet[Room]:
 
 
 def room_ids_of_user(user: User) -> list[str]:
-    """Public ids of the rooms whose events the user's sockets receive."""
-    return [str(public_id) for public_id in rooms_of_user(user).values_list("public_id", flat=True)]
+    """Public ids of the rooms whose events the user's sockets receive: rooms_of_user's rooms.
+
+    In plain SQL with the rule's SQL form, as every socket opening asks it: the ORM's
+    visible_to() cost more to compile than the query took to run (3 ms of a connection's CPU).
+    """
+    visible, access = room_access_sql(user, room="r", member="m")
+    with connection.cursor() as cursor:
+        cursor.execute(_room_ids_statement(visible), {"user": user.pk, **access})
+        return [str(uuid.UUID(str(public_id))) for (public_id,) in cursor.fetchall()]
+
+
+@cache
+def _room_ids_statement(visible: str) -> str:
+    return f"""
+        SELECT r.public_id FROM {Membership._meta.db_table} m
+        JOIN {Room._meta.db_table} r ON r.id = m.room_id
+        WHERE m.user_id = %(user)s AND {visible}
+        ORDER BY r.last_activity_at DESC, r.name
+    """  # noqa: S608 (table names come from the models, values are parameters)
 
 
 def room_heads(room_ids: Iterable[str]) -> dict[str, int]:
