@@ -29,6 +29,19 @@ def _generous_rate_limits(settings: object) -> None:
     ratelimit.reset_local()
 
 
+# Tests that start real servers hash and check passwords in those servers too, with Parley's
+# own hashers; the rest of the suite need not spend a second per user on the production one.
+_REAL_SERVER_SUITES = frozenset({"browser", "e2e", "faults", "bench"})
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(request: pytest.FixtureRequest, settings: object) -> None:
+    """Factory users hash a password each: with Django's PBKDF2 that was most of the time of
+    many tests. Files that need another hasher set their own, which wins (it runs later)."""
+    if _REAL_SERVER_SUITES.isdisjoint(request.node.path.parts):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def alice():
     """A plain user; files that need other details define their own."""
