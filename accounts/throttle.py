@@ -112,12 +112,7 @@ def check_password_attempt(
     for limit in candidates:
         if limit.burst <= 0:
             continue
-        try:
-            limit.take()
-        except RateLimited as refused:
-            raise RateLimited(
-                too_many_attempts(refused.retry_after), retry_after=refused.retry_after
-            ) from None
+        _take_or_refuse(limit)
         taken.append(limit)
     return PasswordAttempt(tuple(taken))
 
@@ -127,11 +122,17 @@ def check_sign_up(request_or_address: HttpRequest | str | None) -> None:
     address = client_address(request_or_address)
     if address is None or settings.PARLEY_SIGNUP_ADDRESS_BURST <= 0:
         return
-    limit = _Limit(
-        f"signup:{address}",
-        settings.PARLEY_SIGNUP_ADDRESS_PER_MINUTE,
-        settings.PARLEY_SIGNUP_ADDRESS_BURST,
+    _take_or_refuse(
+        _Limit(
+            f"signup:{address}",
+            settings.PARLEY_SIGNUP_ADDRESS_PER_MINUTE,
+            settings.PARLEY_SIGNUP_ADDRESS_BURST,
+        )
     )
+
+
+def _take_or_refuse(limit: "_Limit") -> None:
+    """Spend one unit of `limit`, or RateLimited with the "Too many attempts" message."""
     try:
         limit.take()
     except RateLimited as refused:
