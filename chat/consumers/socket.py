@@ -134,7 +134,7 @@ class ParleySocket(OneReaderPerSource, LiveEvents):
         """Join the user's groups and set each room's cursor. Returns the rooms as `hello` lists
         them, and whether the login the socket opened with is still valid."""
         # Subscribe before reading state, so nothing committed in between is missed.
-        await group_add(user_group(self.user.pk), self.channel_name)
+        await group_add(self.channel_layer, user_group(self.user.pk), self.channel_name)
         for room_id in await in_thread(room_ids_of_user)(self.user):
             self.delivery.subscribe(room_id, cursor=0)
             await self.runtime.fanout.subscribe(room_id, self)

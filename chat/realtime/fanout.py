@@ -97,7 +97,8 @@ class Fanout:
         self.rooms.setdefault(room_id, set()).add(socket)
         # The layer waits for a subscription under way, so this returns only once it is in
         # place.
-        await group_add(room_group(room_id), cast(str, self.channel))  # named by start()
+        channel = cast(str, self.channel)  # named by start()
+        await group_add(get_channel_layer(), room_group(room_id), channel)
 
     async def unsubscribe(self, room_id: str, socket: Receiver) -> None:
         """Stop offering the room's events to `socket`; the last socket out leaves the group."""
@@ -110,9 +111,10 @@ class Fanout:
             await get_channel_layer().group_discard(room_group(room_id), self.channel)
 
 
-async def group_add(group: str, channel: str) -> None:
-    """The channel layer's group_add, tried once more on a fresh connection when the first try
-    finds its connection to Redis dead.
+async def group_add(layer: Any, group: str, channel: str) -> None:
+    """`layer.group_add`, tried once more on a fresh connection when the first try finds its
+    connection to Redis dead. `layer` is the instance that made `channel`: a pub/sub layer adds
+    only channels it made itself.
 
     When Redis restarted since the layer last used its pub/sub connection, the first command on
     it fails, and redis-py (Parley's connections have no retries) reconnects only as it raises:
@@ -120,7 +122,6 @@ async def group_add(group: str, channel: str) -> None:
     channel to a group twice is harmless. If Redis is really down, the second try fails too and
     the caller treats it as the outage it is; a timeout is not retried, so as not to double it.
     """
-    layer = get_channel_layer()
     try:
         await layer.group_add(group, channel)
     except redis.ConnectionError:
