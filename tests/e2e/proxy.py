@@ -343,6 +343,11 @@ class Deployment:
         log = self.directory / f"parley-{port}.log"
         self.processes[port] = ParleyProcess(port, self.environment, log)
 
+    def reload_nginx(self) -> None:
+        """What `systemctl reload nginx` does: SIGHUP to the master, which rereads the site."""
+        assert self.nginx is not None
+        self.nginx.send_signal(signal.SIGHUP)
+
     def environment_file(self) -> Path:
         """The deployment's settings as /etc/parley/parley.env holds them."""
         path = self.directory / "parley.env"

@@ -335,34 +335,45 @@ class Reconnecting:
         for _ in range(200):
             try:
                 return await TokenPeer(self.port, self.token).connect()
+            except websockets.InvalidStatus as refused:
+                self.failed_handshakes[f"HTTP {refused.response.status_code}"] += 1
+            except websockets.ConnectionClosed as closed:
+                self.failed_handshakes[f"closed {closed.rcvd.code if closed.rcvd else None}"] += 1
             except Exception as error:
                 self.failed_handshakes[type(error).__name__] += 1
-                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)
         raise AssertionError(f"no socket through nginx: {self.failed_handshakes}")
 
 
 def test_the_readmes_rolling_restart_loses_no_request_and_keeps_sockets_away_under_2_s(
     parley: Deployment,
 ) -> None:
-    """README, "Upgrading": the rolling restart command, as written, with a `systemctl` that
-    restarts the test's processes the way systemd restarts parley@PORT."""
+    """README, "Two machines": the rolling restart on the nginx machine, as written, with a
+    `systemctl` that restarts the test's processes as systemd restarts parley@PORT and reloads
+    the test's nginx."""
     alice_token, bob_token, room = two_members()
     first, second = parley.ports
+    site = parley.directory / "parley.conf"
     command = readme_command(
-        "rolling-restart --proxy http://127.0.0.1 ",
+        "sites-available/parley 8001 8002",
         {
             "/opt/parley": str(ROOT),
             "http://127.0.0.1 ": f"http://127.0.0.1:{parley.nginx_port} ",
+            "/etc/nginx/sites-available/parley": str(site),
             "8001 8002": f"{first} {second}",
         },
     )
     before = {port: process.process.pid for port, process in parley.processes.items()}
+    site_before = site.read_text()
 
-    def restart(words: list[str]) -> None:
-        assert words[0] == "restart", words
-        parley.restart(int(words[1].removeprefix("parley@")))
+    def systemd(words: list[str]) -> None:
+        if words == ["reload", "nginx"]:
+            parley.reload_nginx()
+        else:
+            assert words[0] == "restart", words
+            parley.restart(int(words[1].removeprefix("parley@")))
 
-    systemctl = FakeSystemctl(parley.directory / "systemd", restart)
+    systemctl = FakeSystemctl(parley.directory / "systemd", systemd)
 
     async def roll() -> tuple[int, str, float, list[Reconnecting]]:
         stopping = asyncio.Event()
@@ -398,10 +409,16 @@ def test_the_readmes_rolling_restart_loses_no_request_and_keeps_sockets_away_und
     print(
         f"rolling restart: {seconds:.1f} s; {dict(traffic.answers['GET'])} GETs, "
         f"{dict(traffic.answers['POST'])} POSTs; {len(offline)} socket reconnects, "
-        f"longest {max(offline, default=0):.3f} s"
+        f"longest {max(offline, default=0):.3f} s; handshakes failed: "
+        f"{dict(sum((client.failed_handshakes for client in sockets), Counter()))}"
     )
     assert returncode == 0, output
-    assert systemctl.calls == [["restart", f"parley@{first}"], ["restart", f"parley@{second}"]]
+    reload = ["reload", "nginx"]
+    assert systemctl.calls == [
+        *(reload, ["restart", f"parley@{first}"], reload),
+        *(reload, ["restart", f"parley@{second}"], reload),
+    ]
+    assert site.read_text() == site_before  # both processes back in nginx's rotation
     assert all(parley.processes[port].process.pid != pid for port, pid in before.items())
     assert traffic.failures() == {"GET": Counter(), "POST": Counter()}, traffic.answers
     assert traffic.answers["GET"][200] > 50 and traffic.answers["POST"][201] > 20
@@ -409,9 +426,10 @@ def test_the_readmes_rolling_restart_loses_no_request_and_keeps_sockets_away_und
     assert all(client.closes for client in sockets)
     assert {code for client in sockets for code in client.closes} == {1012}
     assert max(offline) < 2, offline
-    assert not any(client.failed_handshakes for client in sockets), [
-        client.failed_handshakes for client in sockets
-    ]
+    # No handshake was refused. One that reached a process in the instant its stop began was
+    # accepted and then closed with 1012 before its hello, and tried again at once.
+    failed = sum((client.failed_handshakes for client in sockets), Counter())
+    assert set(failed) <= {"closed 1012"}, failed
 
 
 def test_nginx_serves_static_files_itself(parley: Deployment) -> None:
