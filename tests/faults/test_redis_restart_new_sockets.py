@@ -6,7 +6,6 @@ import asyncio
 from collections import Counter
 
 import pytest
-import redis
 
 from tests.faults.cluster import Cluster, people, wait_for_readiness
 from tests.faults.conftest import needs_redis
@@ -19,16 +18,9 @@ RESTARTS = 4
 NEWCOMERS = 6  # sockets opened after each restart, spread over the processes
 
 
-# redis-py 8.1.0's asyncio pools hand out a connection the server has closed without noticing
-# (redis/redis-py#4252, fixed upstream after 8.1.0; 8.0.1 and earlier check it). Parley's
-# connections are given no retries, so the first command on each dead one fails: here the
-# presence claim of a new socket (chat/realtime/presence.py), which closes it with 1013, about
-# one socket in four. requirements.lock keeps 8.1.0 out of production installs.
-@pytest.mark.xfail(
-    redis.__version__ == "8.1.0",
-    reason="redis-py 8.1.0 reuses dead pooled connections (redis/redis-py#4252)",
-    strict=False,
-)
+# redis-py 8.1.0's asyncio pools handed out connections the server had closed without noticing
+# (redis/redis-py#4252): the presence claim of a new socket failed on one, closing it with 1013,
+# about one socket in four. pyproject.toml keeps 8.1.0 out.
 async def test_sockets_opened_as_soon_as_redis_answers_again_are_served(
     tmp_path, private_redis
 ) -> None:
