@@ -11,6 +11,7 @@ warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume sy
 # Django must be set up before anything imports models (the consumer, the auth middleware).
 django_asgi_app = get_asgi_application()
 
+from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.consumers.auth import TokenOrSessionAuth  # noqa: E402
@@ -23,6 +24,9 @@ from ops.logs import OnePerOutage  # noqa: E402
 raise_open_files_limit()
 # While PostgreSQL or Redis is down, one line per outage rather than a traceback per failure.
 OnePerOutage.install()
+# Channels builds its layer on first use without a lock: a socket on the event loop and a page
+# in a worker thread could each build one, and a group joined on one never hears the other.
+get_channel_layer()
 
 application = ProtocolTypeRouter(
     {
