@@ -1,5 +1,3 @@
-from typing import Any
-
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import login, update_session_auth_hash
@@ -37,9 +35,6 @@ class LoginView(auth_views.LoginView):
 
     form_class = ThrottledAuthenticationForm
     redirect_authenticated_user = True
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {**super().get_context_data(**kwargs), "signup_open": settings.PARLEY_SIGNUP_OPEN}
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         return refused_if_throttled(super().form_invalid(form))

@@ -50,3 +50,14 @@ def test_the_log_in_page_links_to_sign_up_only_while_it_is_open(settings: Any) -
     page = Client().get(reverse("login")).content.decode()
     assert INVITATION not in page
     assert 'name="password"' in page
+
+
+def test_no_page_links_to_sign_up_while_it_is_closed(settings: Any) -> None:
+    """The header of every page for visitors too, not just the log-in form."""
+    sign_up = f'href="{reverse("sign_up")}"'
+    assert sign_up in Client().get(reverse("login")).content.decode()
+
+    settings.PARLEY_SIGNUP_OPEN = False
+
+    for page in (reverse("login"), reverse("sign_up")):
+        assert sign_up not in Client().get(page).content.decode()
