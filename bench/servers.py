@@ -90,14 +90,14 @@ def snapshot_source(source: Path, target: Path) -> dict[str, object]:
             [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         status = subprocess.run(  # noqa: S603
-            [*git, "status", "--porcelain", "--", "accounts", "api", "chat", "config", "ops"],
+            [*git, "status", "--porcelain", "--", "accounts", "api", "chat", "config", "core", "ops"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
         described["uncommitted"] = [line[3:] for line in status.splitlines()]
         diff = subprocess.run(  # noqa: S603
-            [*git, "diff", "HEAD", "--", "accounts", "api", "chat", "config", "ops"],
+            [*git, "diff", "HEAD", "--", "accounts", "api", "chat", "config", "core", "ops"],
             capture_output=True,
             check=True,
         ).stdout
