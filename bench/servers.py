@@ -75,6 +75,10 @@ def machine_busy_seconds() -> tuple[float, float]:
     return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
 
 
+# What a sweep records the uncommitted changes of: Parley's own code.
+PRODUCT_DIRS = ("accounts", "api", "chat", "config", "core", "ops")
+
+
 def snapshot_source(source: Path, target: Path) -> dict[str, object]:
     """Copy a Parley checkout (its working tree, changes included) to `target`, so that every
     server of a sweep runs the same code even while someone edits the checkout; say which."""
@@ -90,14 +94,14 @@ def snapshot_source(source: Path, target: Path) -> dict[str, object]:
             [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         status = subprocess.run(  # noqa: S603
-            [*git, "status", "--porcelain", "--", "accounts", "api", "chat", "config", "core", "ops"],
+            [*git, "status", "--porcelain", "--", *PRODUCT_DIRS],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
         described["uncommitted"] = [line[3:] for line in status.splitlines()]
         diff = subprocess.run(  # noqa: S603
-            [*git, "diff", "HEAD", "--", "accounts", "api", "chat", "config", "core", "ops"],
+            [*git, "diff", "HEAD", "--", *PRODUCT_DIRS],
             capture_output=True,
             check=True,
         ).stdout
