@@ -3,7 +3,10 @@
 The code that does the work counts it here; `ops.views.metrics` exposes the registry.
 """
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections.abc import Iterator
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
 
 SOCKETS_OPEN = Gauge("parley_sockets_open", "Authenticated sockets open on this process.")
 SOCKETS_REFUSED = Counter(
@@ -35,8 +38,26 @@ RATE_LIMITED = Counter(
 LAYER_ERRORS = Counter(
     "parley_channel_layer_errors_total", "Sends to the channel layer that raised an error."
 )
-SHARED_FRAMES_WRITTEN = Counter(
-    "parley_shared_frames_written_total",
+
+
+class LoopCounter:
+    """A counter for a path taken once per socket per live frame, on the event loop only: an
+    integer add, read when Prometheus scrapes, instead of Counter.inc and its lock (0.3 µs, a
+    few percent of a delivery's CPU at fan-out)."""
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name, self.documentation, self.value = name, documentation, 0
+        REGISTRY.register(self)
+
+    def inc(self) -> None:
+        self.value += 1
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self.name, self.documentation, value=self.value)
+
+
+SHARED_FRAMES_WRITTEN = LoopCounter(
+    "parley_shared_frames_written",
     "Live frames written straight to a connection as one frame built for all its room's sockets "
     "(chat/realtime/uvicorn_protocol.py); the others went through websocket.send.",
 )

@@ -75,7 +75,7 @@ class LiveEvents(GuardedTransport):
         behind what is queued there. True if a timeline entry was delivered here (the fan-out
         counts them).
         """
-        if self.released or not self.sendable:
+        if self.released or self.closing or self.socket_closed:
             return False  # nothing more is sent to it
         idle = self.write_shared is not None and self.idle()
         decision = self.delivery.offer(event, handler_idle=idle)
