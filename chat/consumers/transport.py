@@ -83,11 +83,6 @@ class GuardedTransport(AsyncWebsocketConsumer):
                 raise
             self.socket_closed = True
 
-    @property
-    def sendable(self) -> bool:
-        """Frames may still be sent to the client."""
-        return not (self.closing or self.socket_closed)
-
     def falling_behind(self, sent_at: float) -> bool:
         """A live event waited here longer than the send timeout, and the client, not this
         socket's own work (a busy sender's posts), is why: it made a send wait lately."""

@@ -5,6 +5,7 @@ import signal
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.db import connection
 from tests.e2e.servers import Server, session_cookie, start_server, test_database_url
 from tests.factories import UserFactory, make_room
 from tests.faults.member import Member
+from tests.faults.proxy import TcpProxy
 
 
 def database_name() -> str:
@@ -64,6 +66,20 @@ def proxied_database_url(proxy_port: int) -> str:
     credentials, _, location = rest.rpartition("@")
     _, _, path = location.partition("/")
     return f"{scheme}://{credentials}@127.0.0.1:{proxy_port}/{path}"
+
+
+def cluster_behind_database_proxy(tmp_path: Path, private_redis: Any) -> tuple[TcpProxy, Cluster]:
+    """A started TcpProxy in front of the test database, and a cluster (not started yet) whose
+    processes reach the database only through it, so that a test can cut the database."""
+    database = connection.settings_dict
+    proxy = TcpProxy(int(database.get("PORT") or 5432), database.get("HOST") or "127.0.0.1")
+    proxy.start()
+    cluster = Cluster(
+        tmp_path,
+        redis_url=private_redis.url if private_redis else None,
+        DATABASE_URL=proxied_database_url(proxy.port),
+    )
+    return proxy, cluster
 
 
 def rss_kib(server: Server) -> int:

@@ -5,17 +5,14 @@ stored, a clear error code, and recovery without restarting Parley."""
 import asyncio
 
 import pytest
-from django.db import connection
 
 from tests.faults.cluster import (
-    Cluster,
+    cluster_behind_database_proxy,
     http_status,
     people,
-    proxied_database_url,
     wait_for_readiness,
 )
 from tests.faults.member import Member
-from tests.faults.proxy import TcpProxy
 from tests.faults.report import scaled
 from tests.faults.timeline import assert_caught_up, check
 
@@ -30,14 +27,7 @@ async def test_database_down_refuses_posts_clearly_and_recovers_without_restart(
 ) -> None:
     outage = scaled(4, 30)
     members, rooms = await people(5, 2)
-    database = connection.settings_dict
-    proxy = TcpProxy(int(database.get("PORT") or 5432), database.get("HOST") or "127.0.0.1")
-    proxy.start()
-    cluster = Cluster(
-        tmp_path,
-        redis_url=private_redis.url if private_redis else None,
-        DATABASE_URL=proxied_database_url(proxy.port),
-    )
+    proxy, cluster = cluster_behind_database_proxy(tmp_path, private_redis)
     server = await asyncio.to_thread(cluster.start)
     sent: set[str] = set()
     replies: list[dict] = []

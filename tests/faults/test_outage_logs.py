@@ -9,11 +9,15 @@ import re
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from ops.logs import OnePerOutage
 from tests.e2e.servers import Server
-from tests.faults.cluster import Cluster, people, proxied_database_url, wait_for_readiness
+from tests.faults.cluster import (
+    Cluster,
+    cluster_behind_database_proxy,
+    people,
+    wait_for_readiness,
+)
 from tests.faults.conftest import needs_redis
 from tests.faults.member import Member
 from tests.faults.proxy import TcpProxy
@@ -58,14 +62,7 @@ async def test_a_10_s_redis_outage_is_a_few_lines_per_process(tmp_path, private_
 @pytest.mark.postgres
 async def test_a_10_s_database_outage_is_a_few_lines_per_process(tmp_path, private_redis) -> None:
     members, rooms = await people(5, 2)
-    database = connection.settings_dict
-    proxy = TcpProxy(int(database.get("PORT") or 5432), database.get("HOST") or "127.0.0.1")
-    proxy.start()
-    cluster = Cluster(
-        tmp_path,
-        redis_url=private_redis.url if private_redis else None,
-        DATABASE_URL=proxied_database_url(proxy.port),
-    )
+    proxy, cluster = cluster_behind_database_proxy(tmp_path, private_redis)
     server = await asyncio.to_thread(cluster.start)
     try:
         for member in members:
