@@ -1,18 +1,23 @@
 from typing import Any
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import (
     AdminUserCreationForm,
     AuthenticationForm,
+    PasswordChangeForm,
     UserCreationForm,
     UsernameField,
 )
 from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
 
 from accounts import usernames
 from accounts.models import User
+from accounts.profiles import DISPLAY_NAME_EMPTY, DISPLAY_NAME_MAX_LENGTH, display_name_clean
 from accounts.throttle import PasswordAttempt, check_password_attempt
-from core.errors import RateLimited
+from accounts.tokens import password_confirm
+from core.errors import InvalidInput, PasswordIncorrect, RateLimited
 
 
 def check_new_username(username: str) -> str:
@@ -34,12 +39,34 @@ def check_new_username(username: str) -> str:
     return username
 
 
+class DisplayNameField(forms.CharField):
+    """A display name, cleaned by the one rule (accounts.profiles.display_name_clean); empty is
+    left to `required`. The input is user text, so its direction comes from its own letters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", DISPLAY_NAME_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        return {**super().widget_attrs(widget), "dir": "auto"}
+
+    def to_python(self, value: Any) -> str | None:
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return text
+        try:
+            return display_name_clean(text)
+        except InvalidInput as problem:
+            raise ValidationError(problem.message, code="display_name_invalid") from None
+
+
 class SignUpForm(UserCreationForm):
     class Meta:
         model = User
         fields = ("username", "display_name")
         # NFKC, as logging in does: "alice" in fullwidth letters (U+FF41 ...) is "alice".
-        field_classes = {"username": UsernameField}
+        # The display name stays optional: without one, the username is shown.
+        field_classes = {"username": UsernameField, "display_name": DisplayNameField}
 
     def clean_username(self) -> str:
         username = super().clean_username()
@@ -54,6 +81,16 @@ class ParleyAdminUserCreationForm(AdminUserCreationForm):
         username = super().clean_username()
         # Django's check records its own error, and returns None, for a name taken in any case.
         return check_new_username(username) if username else username
+
+
+class ProfileForm(forms.Form):
+    """The profile page's display name; required there (signing up, it may be left empty)."""
+
+    display_name = DisplayNameField(
+        label="Display name",
+        help_text="How others see you in rooms and conversations; your username stays.",
+        error_messages={"required": DISPLAY_NAME_EMPTY},
+    )
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -81,3 +118,26 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
 class ThrottledAdminAuthenticationForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
     """The admin's log-in form (staff only), counted like the site's."""
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, whose old password is checked as the tokens page checks one
+    (accounts.tokens.password_confirm): each guess counts against the account's log-in
+    allowance, before hashing, and the stored hash is not upgraded on the way. `retry_after`
+    is set when it refused."""
+
+    retry_after: float | None = None
+
+    @sensitive_variables("old_password")
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        try:
+            password_confirm(self.user, password=old_password)
+        except RateLimited as refused:
+            self.retry_after = refused.retry_after
+            raise ValidationError(refused.message, code="too_many_attempts") from None
+        except (PasswordIncorrect, InvalidInput):
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            ) from None
+        return old_password

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -8,12 +8,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.forms import SignUpForm, ThrottledAuthenticationForm
+from accounts.forms import (
+    ProfileForm,
+    SignUpForm,
+    ThrottledAuthenticationForm,
+    ThrottledPasswordChangeForm,
+)
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import AccessToken
+from accounts.profiles import profile_update
 from accounts.throttle import check_sign_up, retry_seconds
 from accounts.tokens import access_revoke_all, token_create, token_revoke, tokens_of_user
-from core.errors import ParleyError, RateLimited
+from core.errors import InvalidInput, ParleyError, RateLimited
 
 
 def _too_many(response: HttpResponse, retry_after: float) -> HttpResponse:
@@ -37,6 +43,20 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        return refused_if_throttled(super().form_invalid(form))
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, with guesses of the old password limited (accounts.throttle).
+
+    The new password ends the user's other sessions (their session hash no longer matches)
+    and closes the sockets of every session (accounts.revocation); Django's view then keeps
+    this browser logged in, under a new session key. Access tokens stay valid.
+    """
+
+    form_class = ThrottledPasswordChangeForm
+
+    def form_invalid(self, form: ThrottledPasswordChangeForm) -> HttpResponse:
         return refused_if_throttled(super().form_invalid(form))
 
 
@@ -73,6 +93,25 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("chat:home")
     return render(request, "accounts/sign_up.html", {"form": form})
+
+
+@login_required
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The user's own profile: the username, shown; the display name, changed here; and the
+    way to the password and the tokens."""
+    if request.method != "POST":
+        form = ProfileForm(initial={"display_name": request.user.display_name})
+    else:
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                profile_update(request.user, display_name=form.cleaned_data["display_name"])
+            except InvalidInput as problem:
+                form.add_error("display_name", problem.message)
+            else:
+                messages.success(request, "Display name saved.")
+                return redirect("profile")
+    return render(request, "accounts/profile.html", {"form": form})
 
 
 @sensitive_post_parameters("password")
