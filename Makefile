@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run serve lock test quick lint setup browser nginx clean
+.PHONY: run serve lock test quick lint setup browser nginx node clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ browser:
 
 nginx:
 	@bash scripts/ensure-nginx
+
+# The browser tests' JavaScript (axe-core), as package-lock.json pins it; npm runs again only
+# when package-lock.json (or package.json) is newer than the last install.
+node: node_modules/.installed
+
+node_modules/.installed: package-lock.json package.json
+	@bash scripts/ensure-node
+	npm ci --no-audit --no-fund
+	touch $@
 
 run: setup
 	$(BIN)/python manage.py migrate --noinput
@@ -46,7 +55,7 @@ lock: setup
 		--constraint constraints.txt --custom-compile-command "make lock" \
 		--output-file requirements.lock --quiet $(LOCK_ARGS)
 
-test: setup browser nginx
+test: setup browser nginx node
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The inner loop: unit and in-process tests, without real servers, faults, browsers or the bench.
