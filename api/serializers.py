@@ -160,6 +160,7 @@ class DirectoryRoomOut(RoomOut):
 class LastMessageOut(serializers.Serializer):
     seq = serializers.IntegerField()
     author = serializers.CharField(allow_null=True)
+    author_name = serializers.CharField(allow_null=True, help_text="The author's display name.")
     preview = serializers.CharField(allow_blank=True)
     deleted = serializers.BooleanField()
 

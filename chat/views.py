@@ -1,29 +1,48 @@
 """Pages: parse the form, call one service or selector, render the result or the error."""
 
 import uuid
+from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.http import AuthenticatedHttpRequest
+from accounts.models import User
 from chat.forms import MessageForm, RoomForm
-from chat.models import Message
+from chat.models import Message, Room
+from chat.selectors.access import member_room
 from chat.selectors.members import room_members_with_presence
 from chat.selectors.messages import history_page
 from chat.selectors.rooms import direct_peer, rooms_directory
-from chat.selectors.sidebar import sidebar_rooms
+from chat.selectors.sidebar import sidebar_rooms, unread_count
 from chat.services.direct import direct_open
 from chat.services.messages import message_post
 from chat.services.reads import read_mark
 from chat.services.rooms import room_create, room_join, room_leave
 from core.errors import ParleyError, http_status_for
 
+# Where a room's id goes in the sidebar entry that the page's script clones for a room joined
+# live (templates/chat/_sidebar.html).
+PLACEHOLDER_ROOM_ID = str(uuid.UUID(int=0))
+# The first page of a room reaches back to the first unread message, up to this many entries.
+UNREAD_PAGE_MAX = 200
+
 
 def _error_page(request: HttpRequest, error: ParleyError) -> HttpResponse:
     return render(request, "chat/error.html", {"error": error}, status=http_status_for(error))
+
+
+def _with_sidebar(user: User, context: dict[str, Any]) -> dict[str, Any]:
+    """A page's context plus the sidebar: the user's rooms, and one empty entry per kind."""
+    placeholders = [
+        {"id": PLACEHOLDER_ROOM_ID, "kind": kind, "name": "", "peer": None, "unread": 0}
+        for kind in Room.Kind.values
+    ]
+    return {**context, "my_rooms": sidebar_rooms(user), "sidebar_placeholders": placeholders}
 
 
 @login_required
@@ -31,12 +50,14 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "chat/home.html",
-        {
-            "my_rooms": sidebar_rooms(request.user),
-            "directory": rooms_directory(request.user),
-            "room_form": RoomForm(),
-            "parley_config": {"me": request.user.username, "room": None},
-        },
+        _with_sidebar(
+            request.user,
+            {
+                "directory": rooms_directory(request.user),
+                "room_form": RoomForm(),
+                "parley_config": {"me": request.user.username, "room": None},
+            },
+        ),
     )
 
 
@@ -71,7 +92,14 @@ def open_direct(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def room(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
     try:
-        page = history_page(request.user, room_id=room_id)
+        membership = member_room(request.user, room_id)
+        read_before = membership.last_read_seq
+        unread = unread_count(request.user, membership.room, read_before)
+        page = history_page(
+            request.user,
+            room_id=room_id,
+            limit=min(UNREAD_PAGE_MAX, max(settings.PARLEY_HISTORY_PAGE_SIZE, unread + 10)),
+        )
         if page.messages:  # showing the newest page is reading it
             read_mark(request.user, room_id=room_id, seq=page.messages[-1].seq)
     except ParleyError as error:
@@ -81,20 +109,25 @@ def room(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
     return render(
         request,
         "chat/room.html",
-        {
-            "room": page.room,
-            "title": title,
-            "page": page,
-            "form": MessageForm(),
-            "my_rooms": sidebar_rooms(request.user),
-            # What live messages are cloned from: the same partial as the rendered ones.
-            "template_message": Message(kind=Message.Kind.TEXT, seq=0, author=request.user),
-            "parley_config": {
-                "me": request.user.username,
-                "room": str(page.room.public_id),
-                "cursor": page.messages[-1].seq if page.messages else page.room.last_seq,
+        _with_sidebar(
+            request.user,
+            {
+                "room": page.room,
+                "title": title,
+                "page": page,
+                "body_max_length": settings.PARLEY_MESSAGE_MAX_LENGTH,
+                # What live entries are cloned from: the partial that renders the page's own.
+                "template_messages": [
+                    Message(kind=kind, seq=0, author=request.user) for kind in Message.Kind.values
+                ],
+                "parley_config": {
+                    "me": request.user.username,
+                    "room": str(page.room.public_id),
+                    "cursor": page.messages[-1].seq if page.messages else page.room.last_seq,
+                    "read_before": read_before,
+                },
             },
-        },
+        ),
     )
 
 
@@ -149,9 +182,13 @@ def join(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def leave(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
+    """GET asks to confirm; POST leaves."""
     try:
+        if request.method == "GET":
+            membership = member_room(request.user, room_id)
+            return render(request, "chat/leave.html", {"room": membership.room})
         room_leave(request.user, room_id=room_id)
     except ParleyError as error:
         return _error_page(request, error)

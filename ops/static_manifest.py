@@ -24,11 +24,27 @@ from django.contrib.staticfiles.storage import (
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
+from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 logger = logging.getLogger(__name__)
 
 # What base.html links on every page: without these no page renders.
-EVERY_PAGE = ("chat/parley.css", "chat/parley.js", "django_htmx/htmx-2.min.js")
+EVERY_PAGE = (
+    "chat/parley.css",
+    "chat/theme.js",
+    "chat/parley.js",
+    "django_htmx/htmx-2.min.js",
+)
+
+
+class ModuleAwareStaticFilesStorage(CompressedManifestStaticFilesStorage):
+    """WhiteNoise's compressed manifest storage, also rewriting the `import … from "./x.js"`
+    lines of the page's JavaScript modules to the hashed names, so that a deploy never mixes
+    a new parley.js with the previous release's modules held in a cache."""
+
+    support_js_module_import_aggregation = True
+
+
 SHOWN_MISSING = 5  # names quoted in the start-up error
 
 

@@ -103,6 +103,7 @@ def _preview(message: Message | None) -> dict[str, Any] | None:
     return {
         "seq": message.seq,
         "author": message.author.username if message.author else None,
+        "author_name": message.author.shown_name if message.author else None,
         "preview": "" if message.deleted_at else message.body[:PREVIEW_LENGTH],
         "deleted": message.deleted_at is not None,
     }

@@ -237,6 +237,7 @@ def test_my_rooms_carry_unread_counts_and_the_last_message(alice: User, bob: Use
     assert entry["last_message"] == {
         "seq": entry["last_seq"],
         "author": "bob",
+        "author_name": bob.shown_name,
         "preview": "two",
         "deleted": False,
     }

@@ -61,8 +61,21 @@ def test_a_phone_shows_the_newest_messages_and_the_composer_and_can_send(
     newest = text_message(phone, CONVERSATION[-1][1])
     expect(newest).to_be_visible()
     assert fully_shown(newest), "the newest message is cut off"
+    timeline = phone.locator("#timeline-scroll").bounding_box()
+    assert timeline["height"] >= 0.55 * PHONE["height"], f"the timeline gets {timeline['height']}px"
+
+    # Rooms and members wait behind buttons, and come back out of the way.
     link = phone.locator(f"#sidebar a.room-link[data-room-id='{room.public_id}']")
-    expect(link).to_be_visible()
+    expect(link).to_be_hidden()
+    phone.get_by_role("button", name="Rooms").tap()
+    expect(link).to_be_in_viewport(ratio=1)  # once it has slid in
+    phone.keyboard.press("Escape")
+    expect(link).to_be_hidden()
+    members = phone.locator("#members")
+    phone.get_by_role("button", name="Members").tap()
+    expect(members.locator("li[data-username='alice']")).to_be_visible()
+    phone.locator("#timeline-scroll").tap(position={"x": 20, "y": 20})  # beside the panel
+    expect(members.locator("li[data-username='alice']")).to_be_hidden()
 
     bob_page = page_for(bob)
     open_room(bob_page, room)

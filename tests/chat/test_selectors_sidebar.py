@@ -255,6 +255,7 @@ def test_last_message_is_the_latest_text_message_with_author_and_seq(alice, bob)
     assert state_of(alice, room)["last_message"] == {
         "seq": seq,
         "author": "bob",
+        "author_name": bob.shown_name,
         "preview": "latest words",
         "deleted": False,
     }
@@ -298,6 +299,7 @@ def test_a_deleted_latest_message_shows_an_empty_preview_marked_deleted(alice, b
         assert state_of(user, room)["last_message"] == {
             "seq": seq,
             "author": "bob",
+            "author_name": bob.shown_name,
             "preview": "",
             "deleted": True,
         }

@@ -88,14 +88,55 @@ def test_posting_with_a_client_id_twice_stores_one_message() -> None:
     assert Message.objects.filter(room=room, kind=Message.Kind.TEXT).count() == 1
 
 
-def test_join_page_actions_require_post() -> None:
+def test_join_and_post_require_post() -> None:
     me = UserFactory()
     room = make_room()
     client = logged_in(me)
 
-    for name in ("chat:join", "chat:leave", "chat:post"):
+    for name in ("chat:join", "chat:post"):
         assert client.get(reverse(name, args=[room.public_id])).status_code == 405
     assert not Membership.objects.filter(room=room, user=me).exists()
+
+
+def test_leave_asks_to_confirm_and_only_the_post_leaves() -> None:
+    me = UserFactory()
+    room = make_room(name="Book club", members=[me])
+    client = logged_in(me)
+    url = reverse("chat:leave", args=[room.public_id])
+
+    page = client.get(url)
+
+    assert page.status_code == 200
+    assert "Leave <bdi>Book club</bdi>?" in page.content.decode()
+    assert Membership.objects.filter(room=room, user=me).exists()
+    assert client.post(url).status_code == 302
+    assert not Membership.objects.filter(room=room, user=me).exists()
+
+
+def test_leave_confirmation_of_a_room_you_are_not_in_is_refused() -> None:
+    me = UserFactory()
+    room = make_room()
+
+    assert logged_in(me).get(reverse("chat:leave", args=[room.public_id])).status_code == 403
+
+
+def test_room_page_reaches_back_to_the_first_unread_message_and_says_where_it_is() -> None:
+    me, other = UserFactory(), UserFactory()
+    room = make_room(members=[me, other])
+    for n in range(30):
+        message_post(other, room_id=room.public_id, body=f"read {n}")
+    client = logged_in(me)
+    client.get(reverse("chat:room", args=[room.public_id]))  # read up to here
+    read = Membership.objects.get(room=room, user=me).last_read_seq
+    for n in range(80):
+        message_post(other, room_id=room.public_id, body=f"unread {n}")
+
+    page = client.get(reverse("chat:room", args=[room.public_id]))
+
+    assert page.context["parley_config"]["read_before"] == read
+    shown = [message.seq for message in page.context["page"].messages]
+    assert shown == list(range(read - 9, read + 81)), "the 80 unread and 10 before them"
+    assert Membership.objects.get(room=room, user=me).last_read_seq == shown[-1]
 
 
 def test_posting_an_empty_body_shows_the_service_error_and_stores_nothing() -> None:

@@ -1,205 +1,275 @@
-// Parley's page client: one socket per tab, speaking docs/protocol.md.
-// Pages are rendered by the server; this module keeps them live: new, edited and deleted
-// messages, typing, presence, unread badges, and reconnecting with catch-up.
+// Parley's page client. The server renders the pages; this module keeps them live over one
+// socket (connection.js): new, edited and deleted messages, gaps after long outages, typing,
+// presence, unread counts, and the keyboard. docs/protocol.md section 5 is the algorithm.
+
+import { Connection, Disconnected } from "./connection.js";
+import { Sidebar } from "./sidebar.js";
+import { installSwitcher } from "./switcher.js";
+import { Timeline } from "./timeline.js";
+import { decorateAvatars, localTimes } from "./text.js";
+
+const PAGE = 200; // history.fetch's largest page (hello's limits.history_max_page)
+const GAP_PAGE = 100; // entries loaded per step while filling a gap
+const REFRESH_PAGES = 5; // pages refetched after a resume: the visible one first
+const STATE_TEXT = {
+  connecting: "Connecting…",
+  "catching-up": "Catching up…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+};
 
 const config = JSON.parse(document.getElementById("parley-config").textContent);
 const openRoom = config.room;
-const timeline = document.getElementById("timeline");
 const scroller = document.getElementById("timeline-scroll");
+const list = document.getElementById("timeline");
 const composer = document.getElementById("composer");
 const composerError = document.getElementById("composer-error");
 const typingLine = document.getElementById("typing");
-const connection = document.getElementById("connection");
+const badge = document.getElementById("connection");
+const newBelow = document.getElementById("new-below");
+const jumpUnread = document.getElementById("jump-unread");
 
-let socket = null;
-let attempts = 0;
-let nextRef = 1;
-const replies = new Map(); // ref -> callback(frame)
-const outbox = new Map(); // client_id -> body, until acked; resent after a reconnect
-const typists = new Map(); // username -> {name, timer}
+const sidebar = new Sidebar({ openRoom, me: config.me });
+const timeline = list ? new Timeline({ list, scroller, me: config.me }) : null;
+let helloSeen = false;
+let resumedBefore = false; // a first resume has nothing to refetch: the page was just rendered
+let roomGone = false;
 
-const CONNECTION_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
+const scheme = location.protocol === "https:" ? "wss" : "ws";
+const connection = new Connection({
+  url: `${scheme}://${location.host}/ws/`,
+  cursors: () => (openRoom && !roomGone ? { [openRoom]: timeline.lastSeq(config.cursor) } : {}),
+  onFrame: (frame) => handlers[frame.type]?.(frame),
+  onResumed: resumed,
+  onState: (state) => {
+    badge.dataset.state = state;
+    badge.textContent = STATE_TEXT[state];
+  },
+  onLoggedOut: () => location.assign(`/accounts/login/?next=${encodeURIComponent(location.pathname)}`),
+});
 
-function setConnection(state) {
-  connection.dataset.state = state;
-  connection.textContent = CONNECTION_TEXT[state];
-}
+// Frames from the server
 
-function send(frame, onReply) {
-  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-  const ref = nextRef++;
-  if (onReply) replies.set(ref, onReply);
-  socket.send(JSON.stringify({ ...frame, ref }));
-  return true;
-}
-
-// Timeline
-
-function lastSeq() {
-  const last = timeline && timeline.querySelector("li.message:last-of-type");
-  return last ? Number(last.dataset.seq) : config.cursor || 0;
-}
-
-function messageElement(seq) {
-  return timeline.querySelector(`li.message[data-seq="${seq}"]`);
-}
-
-function localTimes(root) {
-  for (const time of root.querySelectorAll("time[datetime]")) {
-    const when = new Date(time.getAttribute("datetime"));
-    if (!Number.isNaN(when.getTime())) {
-      const clock = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      const today = when.toDateString() === new Date().toDateString();
-      time.textContent = today ? clock : `${when.toLocaleDateString()} ${clock}`;
-      time.title = when.toLocaleString();
+const handlers = {
+  hello(frame) {
+    const listed = new Set(frame.rooms.map((room) => room.id));
+    for (const link of sidebar.links()) {
+      if (!listed.has(link.dataset.roomId)) sidebar.remove(link.dataset.roomId);
     }
+    for (const room of frame.rooms) {
+      sidebar.add(room);
+      sidebar.setUnread(room.id, room.unread);
+    }
+    if (openRoom && !listed.has(openRoom)) leftRoom();
+    // The member list loads with the page; after a reconnect it may have changed.
+    if (helloSeen) refreshMembers();
+    helloSeen = true;
+  },
+  "message.new"(frame) {
+    sidebar.bump(frame.room, frame.message);
+    if (frame.room === openRoom && timeline) showNew(frame.message);
+  },
+  "message.edited"(frame) { if (frame.room === openRoom) timeline?.update(frame.message); },
+  "message.deleted"(frame) { if (frame.room === openRoom) timeline?.update(frame.message); },
+  "member.joined"(frame) { if (frame.room === openRoom) refreshMembers(); },
+  "member.left"(frame) { if (frame.room === openRoom) refreshMembers(); },
+  presence(frame) {
+    sidebar.presence(frame.changes);
+    // Your own coming online is already in the list the page loaded.
+    const others = frame.changes.some((change) => change.user.username !== config.me);
+    if (frame.room === openRoom && others) refreshMembers();
+  },
+  typing(frame) {
+    if (frame.room === openRoom && frame.user.username !== config.me) {
+      startTyping(frame.user, frame.expires_in);
+    }
+  },
+  "read.updated"(frame) { sidebar.setUnread(frame.room, frame.unread); },
+  "room.joined"(frame) { sidebar.add(frame.room); },
+  "room.left"(frame) {
+    sidebar.remove(frame.room);
+    if (frame.room === openRoom) leftRoom();
+  },
+  error(frame) { if (frame.ref === undefined) showComposerError(frame.message); },
+};
+
+// After every (re)connect: mark what could not be replayed, then refetch what is shown, since
+// edits and deletes made meanwhile are not replayed (protocol section 5, step 4).
+function resumed(frame) {
+  const report = frame.rooms?.[openRoom];
+  if (!report || !timeline) return;
+  if (report.error === "cursor_ahead") {
+    location.reload(); // the page's copy does not match the server's timeline
+    return;
   }
-}
-
-function systemText(message) {
-  const who = message.author ? message.author.display_name : "someone";
-  switch (message.kind) {
-    case "joined": return `${who} joined`;
-    case "left": return `${who} left`;
-    case "renamed": return `room renamed to “${message.body}”`;
-    case "archived": return "room archived";
-    case "unarchived": return "room reopened";
-    default: return message.kind;
+  if (report.error === "room_not_found") {
+    leftRoom();
+    return;
   }
-}
-
-// Builds a message from the server-rendered template; all user text goes in as textContent.
-function renderMessage(message) {
-  const template = document.getElementById("message-template");
-  const item = template.content.firstElementChild.cloneNode(true);
-  const mine = Boolean(message.author && message.author.username === config.me);
-  item.className = `message kind-${message.kind}`;
-  item.classList.toggle("mine", mine && message.kind === "text");
-  item.dataset.seq = message.seq;
-  if (message.kind !== "text") {
-    item.replaceChildren();
-    const line = document.createElement("span");
-    line.className = "system";
-    line.textContent = systemText(message);
-    item.append(line);
-    return item;
-  }
-  item.querySelector(".author").textContent = message.author ? message.author.display_name : "someone";
-  item.querySelector("time").setAttribute("datetime", message.created_at);
-  fillMessage(item, message, mine);
-  localTimes(item);
-  return item;
-}
-
-function fillMessage(item, message, mine) {
-  item.classList.toggle("deleted", message.deleted);
-  item.querySelector(".edited").hidden = !message.edited_at;
-  let body = item.querySelector(".body, .tombstone, textarea.edit-box");
-  if (!body) {
-    body = document.createElement("div");
-    item.querySelector(".meta").after(body);
-  }
-  const fresh = document.createElement("div");
-  if (message.deleted) {
-    fresh.className = "tombstone";
-    fresh.textContent = "message deleted";
-  } else {
-    fresh.className = "body";
-    fresh.textContent = message.body;
-  }
-  body.replaceWith(fresh);
-  const actions = item.querySelector(".actions");
-  if (actions && (!mine || message.deleted)) actions.remove();
-}
-
-function nearBottom() {
-  return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-}
-
-function scrollToBottom() {
-  scroller.scrollTop = scroller.scrollHeight;
-}
-
-function appendMessage(message) {
-  if (message.seq <= lastSeq() || messageElement(message.seq)) return; // already shown
-  const stick = nearBottom();
-  timeline.append(renderMessage(message));
-  if (stick || (message.author && message.author.username === config.me)) scrollToBottom();
-  if (message.author) stopTyping(message.author.username);
+  if (report.gap) watchGap(timeline.addGap(report.gap.after, report.gap.through));
+  for (const marker of list.querySelectorAll("li.gap")) if (inView(marker)) fillGap(marker);
+  if (resumedBefore) refreshShown();
+  resumedBefore = true;
   markReadSoon();
 }
 
-function updateMessage(message) {
-  const item = messageElement(message.seq);
-  if (!item || item.classList.contains("kind-text") === false) return;
-  fillMessage(item, message, item.classList.contains("mine"));
+async function refreshShown() {
+  const shown = timeline.items();
+  if (!shown.length) return;
+  const first = Number(shown[0].dataset.seq);
+  const last = Number(shown[shown.length - 1].dataset.seq);
+  const start = timeline.visibleRange()?.low ?? last;
+  let budget = REFRESH_PAGES;
+  try {
+    for (let after = start - 1; after < last && budget > 0; budget -= 1) {
+      const reply = await connection.request({ type: "history.fetch", room: openRoom, after, limit: PAGE });
+      if (reply.type !== "history" || !reply.messages.length) break;
+      for (const message of reply.messages) timeline.update(message);
+      after = reply.messages[reply.messages.length - 1].seq;
+    }
+    for (let before = start; before > first && budget > 0; budget -= 1) {
+      const reply = await connection.request({ type: "history.fetch", room: openRoom, before, limit: PAGE });
+      if (reply.type !== "history" || !reply.messages.length) break;
+      for (const message of reply.messages) timeline.update(message);
+      before = reply.messages[0].seq;
+    }
+  } catch (error) {
+    if (!(error instanceof Disconnected)) throw error; // the next resume refreshes again
+  }
 }
 
-// Read markers and the sidebar
+// Gaps: entries the server did not replay (more than its replay limit were missed). The marker
+// says so until they are in; they load a page at a time, the newest first, while it is in view.
+
+const gapWatcher = scroller && new IntersectionObserver((entries) => {
+  for (const entry of entries) if (entry.isIntersecting) fillGap(entry.target);
+}, { root: scroller, rootMargin: "300px 0px" });
+
+function watchGap(marker) {
+  gapWatcher.observe(marker);
+  marker.querySelector("button.gap-load").addEventListener("click", () => fillGap(marker));
+}
+
+function inView(element) {
+  const box = element.getBoundingClientRect();
+  const view = scroller.getBoundingClientRect();
+  return box.bottom >= view.top - 300 && box.top <= view.bottom + 300;
+}
+
+async function fillGap(marker) {
+  if (!marker.isConnected || "loading" in marker.dataset || !connection.ready) return;
+  marker.dataset.loading = "";
+  scroller.setAttribute("aria-busy", "true");
+  let more = false;
+  try {
+    const after = Number(marker.dataset.after);
+    const next = marker.nextElementSibling?.closest("li.message[data-seq]");
+    const before = next ? Number(next.dataset.seq) : Number(marker.dataset.through) + 1;
+    const reply = await connection.request({ type: "history.fetch", room: openRoom, before, limit: GAP_PAGE });
+    if (reply.type !== "history") {
+      marker.querySelector(".gap-text").textContent = `These entries could not be loaded: ${reply.message}`;
+      return;
+    }
+    const missing = reply.messages.filter((message) => message.seq > after);
+    timeline.insertAfter(marker, missing);
+    const lowest = missing.length ? missing[0].seq : before;
+    if (lowest <= after + 1 || !reply.has_more || missing.length < reply.messages.length) {
+      gapWatcher.unobserve(marker);
+      marker.remove();
+      timeline.decorate();
+    } else {
+      timeline.setGap(marker, after, lowest - 1);
+      more = true;
+    }
+  } catch (error) {
+    if (!(error instanceof Disconnected)) throw error; // tried again after the next resume
+  } finally {
+    delete marker.dataset.loading;
+    scroller.removeAttribute("aria-busy");
+    // The observer fires on changes only: a marker still in view asks for the next page here.
+    if (more) requestAnimationFrame(() => { if (inView(marker)) fillGap(marker); });
+  }
+}
+
+// New entries, unread lines and the hints around the timeline
+
+let awayFrom = null; // whether the tab was hidden since the "new messages" line was placed
+
+function showNew(message) {
+  const stick = timeline.nearBottom();
+  const added = timeline.append([message]);
+  if (!added.length) return;
+  const mine = message.author?.username === config.me;
+  if (message.author) stopTyping(message.author.username);
+  if (!mine && message.kind === "text" && document.visibilityState === "hidden") {
+    if (awayFrom !== null) {
+      timeline.markUnreadFrom(added[0]);
+      awayFrom = null;
+    }
+    sidebar.unseenHere += 1;
+    sidebar.showTotal();
+  }
+  if (stick || mine) timeline.scrollToBottom();
+  else if (!mine) newBelow.hidden = false;
+  markReadSoon();
+}
+
+function placeUnreadLine() {
+  if (!timeline || !config.read_before) return;
+  const first = [...timeline.items()].find((item) => Number(item.dataset.seq) > config.read_before
+    && item.classList.contains("kind-text") && item.dataset.author !== config.me);
+  if (!first) return;
+  const line = timeline.markUnreadFrom(first);
+  new IntersectionObserver((entries) => {
+    const above = entries[0].boundingClientRect.top < (entries[0].rootBounds?.top ?? 0);
+    jumpUnread.hidden = entries[0].isIntersecting || !above || !line.isConnected;
+  }, { root: scroller }).observe(line);
+}
+
+jumpUnread?.addEventListener("click", () => {
+  timeline.unreadLine()?.scrollIntoView({ block: "start" });
+  jumpUnread.hidden = true;
+});
+newBelow?.addEventListener("click", () => {
+  timeline.scrollToBottom();
+  newBelow.hidden = true;
+  composer?.elements.body.focus();
+});
+
+// Read markers
 
 let readTimer = null;
 function markReadSoon() {
-  if (!openRoom || document.visibilityState !== "visible") return;
+  if (!openRoom || roomGone || document.visibilityState !== "visible") return;
   clearTimeout(readTimer);
-  readTimer = setTimeout(() => send({ type: "read.mark", room: openRoom, seq: lastSeq() }), 400);
+  readTimer = setTimeout(() => {
+    connection.notify({ type: "read.mark", room: openRoom, seq: timeline.lastSeq(config.cursor) });
+  }, 400);
 }
 
-function sidebarLink(roomId) {
-  return document.querySelector(`#sidebar a.room-link[data-room-id="${roomId}"]`);
-}
-
-function setUnread(roomId, count) {
-  const badge = sidebarLink(roomId)?.querySelector(".badge.unread");
-  if (!badge) return;
-  badge.textContent = String(count);
-  badge.hidden = count <= 0 || roomId === openRoom;
-}
-
-function bumpRoom(roomId, message) {
-  const link = sidebarLink(roomId);
-  if (!link) return;
-  const list = link.closest("ul");
-  list.prepend(link.closest("li"));
-  const activity = link.querySelector("time.activity");
-  if (activity && message.created_at) {
-    activity.setAttribute("datetime", message.created_at);
-    localTimes(link);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") {
+    awayFrom = timeline?.lastSeq() ?? null;
+  } else {
+    sidebar.unseenHere = 0;
+    sidebar.showTotal();
+    markReadSoon();
   }
-  if (message.kind === "text") {
-    const author = message.author ? message.author.username : "";
-    link.querySelector(".preview").textContent = `${author}: ${message.body.slice(0, 48)}`;
-    if (author !== config.me && roomId !== openRoom) {
-      const badge = link.querySelector(".badge.unread");
-      setUnread(roomId, Number(badge.textContent || 0) + 1);
-    }
-  }
+});
+
+function refreshMembers() {
+  if (openRoom && window.htmx) window.htmx.trigger(document.body, "parley:members");
 }
 
-function addRoomLink(room) {
-  if (sidebarLink(room.id)) return;
-  const item = document.createElement("li");
-  const link = document.createElement("a");
-  link.className = "room-link";
-  link.dataset.roomId = room.id;
-  link.href = `/rooms/${room.id}/`;
-  const name = document.createElement("span");
-  name.className = "room-name";
-  name.textContent = `${room.kind === "direct" ? "@" : "#"} ${room.name}`;
-  const badge = document.createElement("span");
-  badge.className = "badge unread";
-  badge.hidden = true;
-  badge.textContent = "0";
-  const preview = document.createElement("span");
-  preview.className = "preview";
-  const activity = document.createElement("time");
-  activity.className = "activity";
-  link.append(name, badge, preview, activity);
-  item.append(link);
-  document.querySelector("#room-list .empty")?.remove();
-  document.getElementById("room-list").prepend(item);
+function leftRoom() {
+  roomGone = true;
+  showComposerError("You are no longer in this room: it was deleted, or you left or were removed.");
+  if (composer) for (const control of composer.elements) control.disabled = true;
 }
 
 // Typing
+
+const typists = new Map(); // username -> {name, timer}
 
 function showTyping() {
   const names = [...typists.values()].map((typist) => typist.name);
@@ -221,88 +291,6 @@ function stopTyping(username) {
   showTyping();
 }
 
-function refreshMembers() {
-  if (openRoom && window.htmx) window.htmx.trigger(document.body, "parley:members");
-}
-
-// Frames from the server
-
-const handlers = {
-  hello(frame) {
-    attempts = 0;
-    setConnection("live");
-    for (const room of frame.rooms) setUnread(room.id, room.unread);
-    if (openRoom) {
-      send({ type: "resume", cursors: { [openRoom]: lastSeq() } }, () => markReadSoon());
-      refreshMembers();
-    }
-    for (const [clientId, body] of outbox) sendMessage(body, clientId);
-  },
-  "message.new"(frame) {
-    if (frame.room === openRoom) appendMessage(frame.message);
-    bumpRoom(frame.room, frame.message);
-  },
-  "message.edited"(frame) { if (frame.room === openRoom) updateMessage(frame.message); },
-  "message.deleted"(frame) { if (frame.room === openRoom) updateMessage(frame.message); },
-  "member.joined"(frame) { if (frame.room === openRoom) refreshMembers(); },
-  "member.left"(frame) { if (frame.room === openRoom) refreshMembers(); },
-  presence(frame) {
-    for (const change of frame.changes) {
-      const selector = `#sidebar .dot[data-peer="${CSS.escape(change.user.username)}"]`;
-      for (const dot of document.querySelectorAll(selector)) {
-        dot.classList.toggle("online", change.online);
-        dot.title = change.online ? "online" : "offline";
-      }
-    }
-    if (frame.room === openRoom) refreshMembers();
-  },
-  typing(frame) {
-    if (frame.room === openRoom && frame.user.username !== config.me) {
-      startTyping(frame.user, frame.expires_in);
-    }
-  },
-  "read.updated"(frame) { setUnread(frame.room, frame.unread); },
-  "room.joined"(frame) { addRoomLink(frame.room); },
-  "room.left"(frame) {
-    sidebarLink(frame.room)?.closest("li").remove();
-    if (frame.room === openRoom) showComposerError("You are no longer in this room.");
-  },
-  error(frame) {
-    if (frame.ref === undefined) showComposerError(frame.message);
-  },
-};
-
-function receive(event) {
-  const frame = JSON.parse(event.data);
-  if (frame.ref !== undefined && replies.has(frame.ref)) {
-    const reply = replies.get(frame.ref);
-    replies.delete(frame.ref);
-    reply(frame);
-    return;
-  }
-  handlers[frame.type]?.(frame);
-}
-
-function connect() {
-  setConnection(attempts === 0 ? "connecting" : "reconnecting");
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}/ws/`);
-  socket.addEventListener("message", receive);
-  socket.addEventListener("close", (event) => {
-    replies.clear();
-    // 4001: not logged in; 4003: logged out (or the account closed) while connected.
-    if (event.code === 4001 || event.code === 4003) {
-      location.assign(`/accounts/login/?next=${encodeURIComponent(location.pathname)}`);
-      return;
-    }
-    setConnection("reconnecting");
-    // Exponential backoff with jitter, so a restarted server is not hit by everyone at once.
-    const delay = Math.min(10000, 500 * 2 ** attempts) * (0.5 + Math.random() / 2);
-    attempts += 1;
-    setTimeout(connect, delay);
-  });
-}
-
 // The composer
 
 function showComposerError(text) {
@@ -311,21 +299,16 @@ function showComposerError(text) {
   composerError.hidden = !text;
 }
 
-function sendMessage(body, clientId) {
-  outbox.set(clientId, body);
-  send({ type: "message.send", room: openRoom, body, client_id: clientId }, (reply) => {
-    if (reply.type === "ack") {
-      outbox.delete(clientId);
-      showComposerError("");
-    } else if (reply.code === "rate_limited") {
-      setTimeout(() => sendMessage(body, clientId), reply.details.retry_after * 1000);
-    } else {
-      outbox.delete(clientId);
+function send(body) {
+  connection.post(openRoom, body).then(
+    () => { if (!connection.pendingPosts()) showComposerError(""); },
+    (refusal) => {
       const box = composer.elements.body;
       if (!box.value.trim()) box.value = body; // nothing typed since: give the text back
-      showComposerError(reply.message);
-    }
-  });
+      showComposerError(refusal.message);
+    },
+  );
+  if (!connection.ready) showComposerError("Offline: the message will be sent when the connection is back.");
 }
 
 let lastTypingSent = 0;
@@ -334,97 +317,153 @@ if (composer) {
   composer.addEventListener("submit", (event) => {
     event.preventDefault();
     const body = box.value;
-    if (!body.trim()) return;
+    if (!body.trim() || roomGone) return;
     box.value = "";
-    sendMessage(body, crypto.randomUUID());
-    if (!socket || socket.readyState !== WebSocket.OPEN) {
-      showComposerError("Offline: the message will be sent when the connection is back.");
-    }
+    send(body);
   });
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       composer.requestSubmit();
+    } else if (event.key === "ArrowUp" && !box.value) {
+      const mine = [...list.querySelectorAll("li.message.mine:not(.deleted)")].pop();
+      if (mine) {
+        event.preventDefault();
+        startEditing(mine);
+      }
     }
   });
   box.addEventListener("input", () => {
     const now = Date.now();
     if (now - lastTypingSent > 2000 && box.value.trim()) {
       lastTypingSent = now;
-      send({ type: "typing", room: openRoom });
+      connection.notify({ type: "typing", room: openRoom });
     }
   });
 }
 
-// Editing and deleting your own messages
+// Editing and deleting your own messages (buttons, or Up in an empty composer)
 
-if (timeline) {
-  timeline.addEventListener("click", (event) => {
+function startEditing(item) {
+  const body = item.querySelector(".body");
+  if (!body || item.querySelector("textarea.edit-box")) return;
+  const editor = document.createElement("textarea");
+  editor.className = "edit-box";
+  editor.dir = "auto";
+  editor.value = body.textContent;
+  editor.setAttribute("aria-label", "Edit message: Enter saves, Escape cancels");
+  body.hidden = true;
+  body.after(editor);
+  item.scrollIntoView({ block: "nearest" });
+  editor.focus();
+}
+
+function stopEditing(editor) {
+  const item = editor.closest("li.message");
+  editor.remove();
+  item.querySelector(".body").hidden = item.classList.contains("deleted");
+  composer?.elements.body.focus();
+}
+
+async function answer(frame) {
+  try {
+    const reply = await connection.request(frame);
+    if (reply.type === "error") showComposerError(reply.message);
+    return reply.type !== "error";
+  } catch {
+    showComposerError("Offline: try again when the connection is back.");
+    return false;
+  }
+}
+
+if (list) {
+  list.addEventListener("click", (event) => {
     const item = event.target.closest("li.message.mine");
     if (!item) return;
-    const seq = Number(item.dataset.seq);
-    if (event.target.matches("button.delete")) {
+    if (event.target.closest("button.delete")) {
       if (window.confirm("Delete this message?")) {
-        send({ type: "message.delete", room: openRoom, seq }, (reply) => {
-          if (reply.type === "error") showComposerError(reply.message);
-        });
+        answer({ type: "message.delete", room: openRoom, seq: Number(item.dataset.seq) });
       }
-    } else if (event.target.matches("button.edit")) {
-      const body = item.querySelector(".body");
-      if (!body) return;
-      const editor = document.createElement("textarea");
-      editor.className = "edit-box";
-      editor.value = body.textContent;
-      editor.dataset.original = body.textContent;
-      body.replaceWith(editor);
-      editor.focus();
+    } else if (event.target.closest("button.edit")) {
+      startEditing(item);
     }
   });
-  timeline.addEventListener("keydown", (event) => {
+  list.addEventListener("keydown", async (event) => {
     const editor = event.target.closest("textarea.edit-box");
     if (!editor) return;
-    const restore = (text) => {
-      const body = document.createElement("div");
-      body.className = "body";
-      body.textContent = text;
-      editor.replaceWith(body);
-    };
-    if (event.key === "Escape") restore(editor.dataset.original);
-    if (event.key === "Enter" && !event.shiftKey) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      stopEditing(editor);
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       const seq = Number(editor.closest("li.message").dataset.seq);
-      send({ type: "message.edit", room: openRoom, seq, body: editor.value }, (reply) => {
-        if (reply.type === "error") showComposerError(reply.message);
-        else if (editor.isConnected) restore(editor.value.trim());
-      });
+      if (await answer({ type: "message.edit", room: openRoom, seq, body: editor.value })) {
+        if (editor.isConnected) stopEditing(editor);
+      }
     }
   });
 }
 
-document.addEventListener("visibilitychange", markReadSoon);
-// Older history goes in above what the reader is looking at: keep their place. (The browser's
-// own scroll anchoring does nothing at scrollTop 0, so the next page would load at once, and
-// the next, until the whole history was in.)
+// Panels that a phone hides behind buttons: the rooms, the members
+
+for (const toggle of document.querySelectorAll("button[aria-controls][aria-expanded]")) {
+  const panel = document.getElementById(toggle.getAttribute("aria-controls"));
+  if (!panel) continue;
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    panel.classList.toggle("open", open);
+    if (open) panel.querySelector("a, button, [tabindex]")?.focus();
+  });
+  const close = () => {
+    panel.classList.remove("open");
+    toggle.setAttribute("aria-expanded", "false");
+  };
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && panel.classList.contains("open")) {
+      close();
+      toggle.focus();
+    }
+  });
+  // A tap beside the panel (on the conversation it covers) puts it away.
+  document.addEventListener("pointerdown", (event) => {
+    if (panel.classList.contains("open") && !panel.contains(event.target) && !toggle.contains(event.target)) close();
+  });
+}
+
+// Older history (htmx) goes in above what the reader is looking at: keep their place, and keep
+// the live region quiet while it does.
 let olderFromBottom = null;
 document.body.addEventListener("htmx:beforeSwap", (event) => {
   if (scroller && event.detail.target.id === "older" && event.detail.shouldSwap) {
     olderFromBottom = scroller.scrollHeight - scroller.scrollTop;
+    scroller.setAttribute("aria-busy", "true");
   }
 });
 document.body.addEventListener("htmx:afterSwap", (event) => {
+  decorateAvatars(event.target);
   localTimes(event.target);
-  if (olderFromBottom !== null && timeline.contains(event.target)) {
+  if (olderFromBottom !== null && list.contains(event.target)) {
+    timeline.decorateNow();
     scroller.scrollTop = scroller.scrollHeight - olderFromBottom;
     olderFromBottom = null; // the whole page is in by the first afterSwap
+    scroller.removeAttribute("aria-busy");
   }
 });
-localTimes(document);
-if (scroller) {
-  scrollToBottom();
-  // Stay at the newest message while the pane changes size (the member list arriving below it
-  // on a phone, a keyboard opening), unless the reader has scrolled up.
+
+installSwitcher(sidebar);
+if (timeline) {
+  timeline.decorateNow();
+  placeUnreadLine();
+  timeline.scrollToBottom();
+  // Stay at the newest entry while the pane changes size (a keyboard opening, the member list
+  // arriving), unless the reader has scrolled up.
   let atBottom = true;
-  scroller.addEventListener("scroll", () => { atBottom = nearBottom(); }, { passive: true });
-  new ResizeObserver(() => { if (atBottom) scrollToBottom(); }).observe(scroller);
+  scroller.addEventListener("scroll", () => {
+    atBottom = timeline.nearBottom();
+    if (atBottom) newBelow.hidden = true;
+  }, { passive: true });
+  new ResizeObserver(() => { if (atBottom) timeline.scrollToBottom(); }).observe(scroller);
 }
-connect();
+sidebar.showTotal();
+connection.start();

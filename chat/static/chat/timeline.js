@@ -1,0 +1,253 @@
+// The timeline of the open room: entries in seq order, each rendered from the server's own
+// partial (templates/chat/_entry_templates.html), and the lines only the client adds: gaps
+// in what is loaded, day separators and where unread messages start. All user text goes in
+// as text (textContent); links are made from it with DOM calls, never from HTML.
+
+import { decorateAvatars, localTimes, linkify } from "./text.js";
+
+const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one author within this are grouped
+
+export class Timeline {
+  constructor({ list, scroller, me }) {
+    this.list = list;
+    this.scroller = scroller;
+    this.me = me;
+    this.templates = document.getElementById("entry-templates")?.content;
+    this.decorateQueued = false;
+  }
+
+  // Reading what is shown
+
+  items() {
+    return this.list.querySelectorAll("li.message[data-seq]");
+  }
+
+  item(seq) {
+    return this.list.querySelector(`li.message[data-seq="${Number(seq)}"]`);
+  }
+
+  lastSeq(fallback = 0) {
+    const items = this.items();
+    return items.length ? Number(items[items.length - 1].dataset.seq) : fallback;
+  }
+
+  firstSeq() {
+    return Number(this.items()[0]?.dataset.seq ?? 0) || null;
+  }
+
+  // The seqs of the entries on screen now, lowest and highest (null when none is).
+  visibleRange() {
+    const view = this.scroller.getBoundingClientRect();
+    let low = null;
+    let high = null;
+    for (const item of this.items()) {
+      const box = item.getBoundingClientRect();
+      if (box.bottom < view.top || box.top > view.bottom) continue;
+      const seq = Number(item.dataset.seq);
+      low = low === null ? seq : Math.min(low, seq);
+      high = high === null ? seq : Math.max(high, seq);
+    }
+    return low === null ? null : { low, high };
+  }
+
+  nearBottom() {
+    const { scrollHeight, scrollTop, clientHeight } = this.scroller;
+    return scrollHeight - scrollTop - clientHeight < 80;
+  }
+
+  scrollToBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  // Keeps what the reader looks at in place while entries go in above it.
+  keepingPlace(change) {
+    const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
+    const atBottom = this.nearBottom();
+    change();
+    if (atBottom) this.scrollToBottom();
+    else this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
+  }
+
+  // Rendering
+
+  render(message) {
+    const template = this.templates.querySelector(`li.kind-${CSS.escape(message.kind)}`)
+      ?? this.templates.querySelector("li.kind-joined");
+    const item = template.cloneNode(true);
+    const mine = Boolean(message.author && message.author.username === this.me);
+    item.dataset.seq = message.seq;
+    item.dataset.author = message.author ? message.author.username : "";
+    item.classList.toggle("mine", mine && message.kind === "text");
+    for (const name of item.querySelectorAll(".author")) {
+      name.textContent = message.author ? message.author.display_name : "someone";
+    }
+    const avatar = item.querySelector(".avatar");
+    if (avatar) {
+      avatar.dataset.name = message.author ? message.author.display_name : "?";
+      avatar.textContent = "";
+    }
+    const time = item.querySelector("time");
+    if (time) time.setAttribute("datetime", message.created_at ?? "");
+    if (!mine) item.querySelector(".actions")?.remove();
+    this.fill(item, message);
+    return item;
+  }
+
+  // Puts a message's current state (body, edited, deleted) into its entry.
+  fill(item, message) {
+    const body = item.querySelector(".body");
+    item.classList.toggle("deleted", Boolean(message.deleted));
+    const edited = item.querySelector(".edited");
+    if (edited) edited.hidden = !message.edited_at;
+    const tombstone = item.querySelector(".tombstone");
+    if (tombstone) tombstone.hidden = !message.deleted;
+    if (body && !item.querySelector("textarea.edit-box")) {
+      body.textContent = message.deleted ? "" : message.body;
+      body.hidden = Boolean(message.deleted);
+      if (message.kind === "text") linkify(body);
+    }
+    if (message.deleted) item.querySelector(".actions")?.remove();
+  }
+
+  // Applies a newer copy of an entry that is shown; entries not shown are ignored.
+  update(message) {
+    const item = this.item(message.seq);
+    if (item) this.fill(item, message);
+  }
+
+  // Appends entries newer than every shown one (live delivery); returns the ones added.
+  append(messages) {
+    const added = [];
+    for (const message of messages) {
+      if (this.item(message.seq)) {
+        this.update(message); // a copy at least as current: replace, never show twice
+        continue;
+      }
+      if (message.seq <= this.lastSeq()) continue; // below the newest: that is history's job
+      const item = this.render(message);
+      this.list.append(item);
+      added.push(item);
+    }
+    if (added.length) this.decorate();
+    return added;
+  }
+
+  // Puts entries (ascending) right after `anchor` (a gap marker or an older sentinel), skipping
+  // seqs already shown, keeping the reader's place.
+  insertAfter(anchor, messages) {
+    this.keepingPlace(() => {
+      let previous = anchor;
+      for (const message of messages) {
+        const existing = this.item(message.seq);
+        if (existing) {
+          this.fill(existing, message);
+          previous = existing;
+          continue;
+        }
+        const item = this.render(message);
+        previous.after(item);
+        previous = item;
+      }
+    });
+    this.decorate();
+  }
+
+  // A marker for entries that exist on the server but are not loaded: `after` is the last seq
+  // below it that is shown, `through` the last missing one.
+  addGap(after, through) {
+    const marker = this.templates.querySelector("li.gap").cloneNode(true);
+    this.setGap(marker, after, through);
+    const below = this.item(after);
+    if (below) below.after(marker);
+    else this.list.append(marker);
+    this.decorate();
+    return marker;
+  }
+
+  setGap(marker, after, through) {
+    marker.dataset.after = after;
+    marker.dataset.through = through;
+    const count = through - after;
+    marker.querySelector(".gap-text").textContent =
+      `${count.toLocaleString()} earlier ${count === 1 ? "entry is" : "entries are"} not loaded yet.`;
+  }
+
+  // The "new messages" line goes before `item` (moved there if it was elsewhere).
+  markUnreadFrom(item) {
+    let line = this.list.querySelector("li.unread-line");
+    if (!line) line = this.templates.querySelector("li.unread-line").cloneNode(true);
+    item.before(line);
+    this.decorate();
+    return line;
+  }
+
+  unreadLine() {
+    return this.list.querySelector("li.unread-line");
+  }
+
+  // Decoration: everything derived from neighbours, recomputed after changes (batched).
+
+  decorate() {
+    if (this.decorateQueued) return;
+    this.decorateQueued = true;
+    queueMicrotask(() => {
+      this.decorateQueued = false;
+      this.decorateNow();
+    });
+  }
+
+  decorateNow() {
+    const dayTemplate = this.templates.querySelector("li.day-separator");
+    let previous = null; // the entry before, and whether nothing stands between the two
+    let adjacent = false;
+    for (const node of [...this.list.children]) {
+      if (node.classList.contains("day-separator")) {
+        if (!node.nextElementSibling?.matches("li.message[data-seq]")) node.remove();
+        continue;
+      }
+      if (!node.matches("li.message[data-seq]")) {
+        adjacent = false; // a gap, the unread line or the older sentinel breaks a group
+        continue;
+      }
+      const when = new Date(node.querySelector("time")?.getAttribute("datetime") ?? "");
+      const day = Number.isNaN(when.getTime()) ? "" : when.toDateString();
+      // Changed in place only where needed: the timeline is a live region, and every node
+      // put back would be read out again.
+      const before = node.previousElementSibling;
+      const separator = before?.classList.contains("day-separator") ? before : null;
+      const startsDay = Boolean(day) && (!previous || previous.day !== day);
+      if (separator && (!startsDay || separator.dataset.day !== day)) separator.remove();
+      if (startsDay && !(separator && separator.dataset.day === day)) {
+        const line = dayTemplate.cloneNode(true);
+        line.dataset.day = day;
+        line.querySelector(".day").textContent = dayLabel(when);
+        node.before(line);
+      }
+      if (startsDay) adjacent = false;
+      const grouped = adjacent && previous && node.classList.contains("kind-text")
+        && previous.kind === "text" && previous.author && previous.author === node.dataset.author
+        && when - previous.when < GROUP_WINDOW_MS;
+      if (node.classList.contains("continued") !== Boolean(grouped)) {
+        node.classList.toggle("continued", Boolean(grouped));
+      }
+      previous = {
+        day, when, author: node.dataset.author,
+        kind: node.classList.contains("kind-text") ? "text" : "system",
+      };
+      adjacent = true;
+    }
+    decorateAvatars(this.list);
+    localTimes(this.list);
+    for (const body of this.list.querySelectorAll("li.kind-text .body:not([data-linked])")) linkify(body);
+  }
+}
+
+function dayLabel(when) {
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (when.toDateString() === today.toDateString()) return "Today";
+  if (when.toDateString() === yesterday.toDateString()) return "Yesterday";
+  const options = { weekday: "long", month: "long", day: "numeric" };
+  if (when.getFullYear() !== today.getFullYear()) options.year = "numeric";
+  return when.toLocaleDateString([], options);
+}
