@@ -39,10 +39,20 @@ EVERY_PAGE = (
 
 class ModuleAwareStaticFilesStorage(CompressedManifestStaticFilesStorage):
     """WhiteNoise's compressed manifest storage, also rewriting the `import … from "./x.js"`
-    lines of the page's JavaScript modules to the hashed names, so that a deploy never mixes
-    a new parley.js with the previous release's modules held in a cache."""
+    lines of Parley's own JavaScript modules to the hashed names, so that a deploy never mixes
+    a new parley.js with the previous release's modules held in a cache.
 
-    support_js_module_import_aggregation = True
+    Django's own switch for this (support_js_module_import_aggregation) applies to every
+    collected script, and htmx's extension files import a path that does not exist.
+    """
+
+    patterns = (
+        *CompressedManifestStaticFilesStorage.patterns,
+        (
+            "chat/*.js",
+            ((r"""(?P<matched>\bfrom\s*"(?P<url>\./[^"]+\.js)")""", 'from "%(url)s"'),),
+        ),
+    )
 
 
 SHOWN_MISSING = 5  # names quoted in the start-up error

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 
 import pytest
 from django.core.exceptions import MiddlewareNotUsed
@@ -117,3 +118,23 @@ def test_without_the_manifest_storage_nothing_is_checked(client, caplog) -> None
 
     assert "static" not in checks
     assert caplog.records == []
+
+
+def test_collected_page_modules_import_each_other_by_their_hashed_names(tmp_path, settings):
+    """The page's modules import one another; after collectstatic each import names the
+    hashed file, so a cached parley.js never runs with another release's modules."""
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "ops.static_manifest.ModuleAwareStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+    paths = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    main = (tmp_path / paths["chat/parley.js"]).read_text()
+    imported = re.findall(r'from "\./([^"]+)"', main)
+    assert imported, "parley.js imports its parts"
+    for name in imported:
+        assert name in {paths[key].removeprefix("chat/") for key in paths}, name
+        assert (tmp_path / "chat" / name).is_file()
+    assert f'"./{paths["chat/connection.js"].removeprefix("chat/")}"' in main
