@@ -56,6 +56,7 @@ lock: setup
 		--output-file requirements.lock --quiet $(LOCK_ARGS)
 
 test: setup browser nginx node
+	node --test tests/js/
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The inner loop: unit and in-process tests, without real servers, faults, browsers or the bench.
