@@ -5,8 +5,8 @@ X-Frame-Options, HSTS; see config/settings.py). Static files never reach this mi
 WhiteNoise answers them before it, with their own long-lived caching.
 
 The policy allows no inline script or style anywhere Parley renders HTML: templates put data in
-data attributes or `json_script` blocks and behaviour in chat/static/chat/parley.js. A page
-that needs inline code is a bug, and the browser tests fail on any CSP report.
+data attributes or `json_script` blocks and behaviour in the modules under chat/static/chat/.
+A page that needs inline code is a bug, and the browser tests fail on any CSP report.
 
 Our own few lines rather than django-csp: with nothing inline there are no nonces to hand out,
 the policy is one fixed string, and the other two headers need a middleware anyway. Django 6.0
