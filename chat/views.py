@@ -115,7 +115,6 @@ def room(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
                 "room": page.room,
                 "title": title,
                 "page": page,
-                "body_max_length": settings.PARLEY_MESSAGE_MAX_LENGTH,
                 # What live entries are cloned from: the partial that renders the page's own.
                 "template_messages": [
                     Message(kind=kind, seq=0, author=request.user) for kind in Message.Kind.values
