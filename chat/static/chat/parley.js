@@ -258,8 +258,14 @@ document.addEventListener("visibilitychange", () => {
 });
 
 function refreshMembers() {
-  if (openRoom && window.htmx) window.htmx.trigger(document.body, "parley:members");
+  if (openRoom && !roomGone && window.htmx) window.htmx.trigger(document.body, "parley:members");
 }
+
+// A refresh already on its way (member.left comes before room.left) must not ask for the member
+// list of a room that is gone.
+document.body.addEventListener("htmx:beforeRequest", (event) => {
+  if (roomGone && event.detail.elt.id === "members") event.preventDefault();
+});
 
 function leftRoom() {
   roomGone = true;
@@ -271,10 +277,16 @@ function leftRoom() {
 
 const typists = new Map(); // username -> {name, timer}
 
+// Each name in its own <bdi>, so that right-to-left text in one cannot reorder the line.
 function showTyping() {
-  const names = [...typists.values()].map((typist) => typist.name);
-  typingLine.textContent = names.length === 0 ? ""
-    : names.length === 1 ? `${names[0]} is typing…` : `${names.join(", ")} are typing…`;
+  const names = [...typists.values()].map((typist) => {
+    const name = document.createElement("bdi");
+    name.textContent = typist.name;
+    return name;
+  });
+  const parts = names.flatMap((name, index) => (index === 0 ? [name] : [", ", name]));
+  if (names.length) parts.push(names.length === 1 ? " is typing…" : " are typing…");
+  typingLine.replaceChildren(...parts);
 }
 
 function startTyping(user, seconds) {

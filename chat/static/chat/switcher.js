@@ -63,6 +63,9 @@ export function installSwitcher(sidebar) {
       event.preventDefault();
       if (count) chosen = (chosen + (event.key === "ArrowDown" ? 1 : count - 1)) % count;
       show();
+    } else if (event.key === "Escape") {
+      event.preventDefault(); // a search field's own Escape only clears what is typed
+      dialog.close();
     } else if (event.key === "Enter") {
       event.preventDefault();
       const option = results.querySelector(`#switcher-option-${chosen}`);
