@@ -540,14 +540,6 @@ def test_the_page_starts_in_the_system_theme_and_the_toggle_choice_survives_a_re
 # 7. Who is online
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client bug: parley.js handlers.presence refreshes the member list only for others' "
-    "changes ('your own coming online is already in the list the page loaded'), but the list "
-    "is fetched (htmx, on load) while the page's socket may not have claimed its presence yet "
-    "(or the previous page's socket has just closed): you then stay offline in your own list. "
-    "Refresh unless every change is already shown (compare each change with its .dot.online)",
-)
 def test_my_own_dot_in_the_member_list_turns_online_once_my_socket_is_live(
     server, browsing, pair
 ) -> None:

@@ -75,9 +75,13 @@ const handlers = {
   "member.left"(frame) { if (frame.room === openRoom) refreshMembers(); },
   presence(frame) {
     sidebar.presence(frame.changes);
-    // Your own coming online is already in the list the page loaded.
-    const others = frame.changes.some((change) => change.user.username !== config.me);
-    if (frame.room === openRoom && others) refreshMembers();
+    // Only when the list shows something else: the list loaded with the page often has you
+    // online already, and then a second request would change nothing.
+    const shown = (change) => {
+      const dot = document.querySelector(`#members li[data-username="${CSS.escape(change.user.username)}"] .dot`);
+      return dot !== null && dot.classList.contains("online") === change.online;
+    };
+    if (frame.room === openRoom && !frame.changes.every(shown)) refreshMembers();
   },
   typing(frame) {
     if (frame.room === openRoom && frame.user.username !== config.me) {
