@@ -12,7 +12,6 @@ from django.urls import reverse
 from accounts.forms import ProfileForm, SignUpForm, ThrottledPasswordChangeForm
 from accounts.models import User
 from accounts.profiles import DISPLAY_NAME_MAX_LENGTH, profile_update
-from accounts.signals import access_revoked
 from core.errors import InvalidInput
 from tests.factories import PASSWORD
 
@@ -44,20 +43,6 @@ def labels_cover_every_field(html: str, form: Any) -> bool:
         f'<label for="{field.auto_id}"' in html and f'id="{field.auto_id}"' in html
         for field in form.visible_fields()
     )
-
-
-@pytest.fixture
-def announced() -> Any:
-    """What access_revoked announces during the test, as keyword arguments."""
-    heard: list[dict[str, Any]] = []
-
-    def listen(sender: object, **kwargs: Any) -> None:
-        kwargs.pop("signal")
-        heard.append(kwargs)
-
-    access_revoked.connect(listen, dispatch_uid="test_profile_listen")
-    yield heard
-    access_revoked.disconnect(dispatch_uid="test_profile_listen")
 
 
 # The profile page

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from accounts.models import AccessToken, User
 from accounts.revocation import access_is_current
-from accounts.signals import access_revoked
 from accounts.tokens import (
     MAX_LIFETIME_DAYS,
     Origin,
@@ -33,20 +32,6 @@ pytestmark = pytest.mark.django_db
 def _fast_password_hashing(settings: Any) -> None:
     """Passwords are checked here often; the real hasher makes each a third of a second."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def announced() -> list[dict[str, Any]]:
-    """What access_revoked announces during the test, as keyword arguments."""
-    heard: list[dict[str, Any]] = []
-
-    def listen(sender: object, **kwargs: Any) -> None:
-        kwargs.pop("signal")
-        heard.append(kwargs)
-
-    access_revoked.connect(listen, dispatch_uid="test_tokens_listen")
-    yield heard
-    access_revoked.disconnect(dispatch_uid="test_tokens_listen")
 
 
 def made_by(parent: AccessToken, name: str) -> tuple[AccessToken, str]:

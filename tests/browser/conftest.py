@@ -39,7 +39,7 @@ from tests.browser.harness import (
     start_server_on_port,
 )
 from tests.e2e.servers import Server, free_port
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory, make_room
 
 # How chromium's console names the policies it enforces ("Refused to execute inline script
 # because it violates the following Content Security Policy directive ...", "Error with
@@ -282,3 +282,16 @@ def browsing(browser: Any, server: Server, request: pytest.FixtureRequest) -> It
 def page_for(browsing: Browsing) -> Callable[..., Any]:
     """`page_for(user)`: a new browser context signed in as `user`, on the home page."""
     return browsing.page_for
+
+
+@pytest.fixture
+def pair() -> tuple[Any, Any, Any]:
+    """alice and bob, both in "General" (alice made it). Modules that need another pair
+    define their own."""
+
+    def build() -> tuple[Any, Any, Any]:
+        alice = UserFactory(username="alice", display_name="Alice")
+        bob = UserFactory(username="bob", display_name="Bob")
+        return alice, bob, make_room(alice, name="General", members=[bob])
+
+    return off_loop(build)

@@ -36,18 +36,6 @@ def general():
     return off_loop(build)
 
 
-@pytest.fixture
-def pair():
-    """alice and bob, both in "General"."""
-
-    def build():
-        alice = UserFactory(username="alice", display_name="Alice")
-        bob = UserFactory(username="bob", display_name="Bob")
-        return alice, bob, make_room(alice, name="General", members=[bob])
-
-    return off_loop(build)
-
-
 def join_from_directory(page: Page, room) -> None:
     entry = page.locator(f"#directory li[data-room-id='{room.public_id}']")
     expect(entry).to_contain_text(room.name)

@@ -47,18 +47,6 @@ CHARACTER_LEFTS = """element => {
 
 
 @pytest.fixture
-def pair():
-    """alice and bob, both in "General" (alice made it)."""
-
-    def build():
-        alice = UserFactory(username="alice", display_name="Alice")
-        bob = UserFactory(username="bob", display_name="Bob")
-        return alice, bob, make_room(alice, name="General", members=[bob])
-
-    return off_loop(build)
-
-
-@pytest.fixture
 def in_room(browsing: Any) -> Callable[..., Page]:
     """`in_room(user, room)`: a new desktop page signed in as `user`, open on `room` and live.
 
