@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -21,6 +22,9 @@ class User(AbstractUser):
     """A Parley account. Usernames are unique regardless of case ("Alice" is "alice")."""
 
     display_name = models.CharField(max_length=80, blank=True)
+    # A square picture made by accounts.avatars (never the uploaded file itself); its name is
+    # random, so its address says nothing and can be cached for ever.
+    avatar = models.FileField(upload_to="avatars/", blank=True, editable=False)
     # Raised by "log out everywhere" (accounts.tokens.access_revoke_all): it is folded into
     # the session hash Django checks on every request, so one write ends every session.
     session_generation = models.PositiveIntegerField(default=0, editable=False)
@@ -38,6 +42,13 @@ class User(AbstractUser):
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def avatar_url(self) -> str | None:
+        """Where the picture is served (accounts.views.avatar), or None without one."""
+        if not self.avatar:
+            return None
+        return reverse("avatar", args=[self.avatar.name.rsplit("/", 1)[-1]])
 
     def set_password(self, raw_password: str | None) -> None:
         super().set_password(raw_password)

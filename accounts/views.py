@@ -1,13 +1,16 @@
+import re
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts.avatars import avatar_remove, avatar_set
 from accounts.forms import (
     ProfileForm,
     SignUpForm,
@@ -15,7 +18,7 @@ from accounts.forms import (
     ThrottledPasswordChangeForm,
 )
 from accounts.http import AuthenticatedHttpRequest
-from accounts.models import AccessToken
+from accounts.models import AccessToken, User
 from accounts.profiles import profile_update
 from accounts.throttle import check_sign_up, retry_seconds
 from accounts.tokens import access_revoke_all, token_create, token_revoke, tokens_of_user
@@ -97,21 +100,54 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The user's own profile: the username, shown; the display name, changed here; and the
-    way to the password and the tokens."""
-    if request.method != "POST":
-        form = ProfileForm(initial={"display_name": request.user.display_name})
-    else:
-        form = ProfileForm(request.POST)
-        if form.is_valid():
-            try:
-                profile_update(request.user, display_name=form.cleaned_data["display_name"])
-            except InvalidInput as problem:
-                form.add_error("display_name", problem.message)
-            else:
-                messages.success(request, "Display name saved.")
+    """The user's own profile: the username, shown; the display name and the picture, changed
+    here; and the way to the password and the tokens."""
+    form = ProfileForm(initial={"display_name": request.user.display_name})
+    picture_error = None
+    if request.method == "POST":
+        try:
+            if "avatar_remove" in request.POST:
+                avatar_remove(request.user)
+                messages.success(request, "Picture removed: others see your initials.")
                 return redirect("profile")
-    return render(request, "accounts/profile.html", {"form": form})
+            if "avatar" in request.FILES:
+                avatar_set(request.user, upload=request.FILES["avatar"])
+                messages.success(request, "Picture saved.")
+                return redirect("profile")
+            if "avatar_upload" in request.POST:
+                raise InvalidInput("Choose a picture first.", field="avatar")
+        except InvalidInput as problem:
+            picture_error = problem.message
+        else:
+            form = ProfileForm(request.POST)
+            if form.is_valid():
+                try:
+                    profile_update(request.user, display_name=form.cleaned_data["display_name"])
+                except InvalidInput as problem:
+                    form.add_error("display_name", problem.message)
+                else:
+                    messages.success(request, "Display name saved.")
+                    return redirect("profile")
+    status = 400 if picture_error else 200
+    context = {"form": form, "picture_error": picture_error}
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+AVATAR_NAME = re.compile(r"[0-9a-f]{32}\.webp")
+
+
+@login_required
+def avatar(request: AuthenticatedHttpRequest, name: str) -> HttpResponseBase:
+    """A profile picture, for anyone logged in (as names are). Its name is random and changes
+    with the picture, so it may be cached for a year."""
+    stored = f"{User._meta.get_field('avatar').upload_to}{name}"
+    if not AVATAR_NAME.fullmatch(name) or not User.objects.filter(avatar=stored).exists():
+        raise Http404("No such picture.")
+    storage = User._meta.get_field("avatar").storage
+    response = FileResponse(storage.open(stored), content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @sensitive_post_parameters("password")

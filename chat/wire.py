@@ -26,9 +26,13 @@ def user_data(user: None) -> None: ...
 @overload
 def user_data(user: User | None) -> dict[str, str] | None: ...
 def user_data(user: User | None) -> dict[str, str] | None:
+    """A person as clients see them; `avatar` (their picture's URL) only when they have one."""
     if user is None:
         return None
-    return {"username": user.username, "display_name": user.shown_name}
+    data = {"username": user.username, "display_name": user.shown_name}
+    if user.avatar:
+        data["avatar"] = user.avatar_url or ""
+    return data
 
 
 def message_data(message: Message) -> dict[str, Any]:

@@ -282,6 +282,8 @@ LOGGING = {
 
 # Chat limits.
 PARLEY_MESSAGE_MAX_LENGTH = env_int("PARLEY_MESSAGE_MAX_LENGTH", 4000)
+# The largest profile picture accepted (accounts.avatars), before it is made 256 px square.
+PARLEY_AVATAR_MAX_BYTES = env_int("PARLEY_AVATAR_MAX_BYTES", 5 * 1024 * 1024)
 PARLEY_HISTORY_PAGE_SIZE = env_int("PARLEY_HISTORY_PAGE_SIZE", 50)
 PARLEY_HISTORY_MAX_PAGE_SIZE = env_int("PARLEY_HISTORY_MAX_PAGE_SIZE", 200)
 PARLEY_WRITE_RATE = env_float("PARLEY_WRITE_RATE", 10)  # per user, per second

@@ -2,7 +2,7 @@
 // the unread total in the tab's title. A room joined live is cloned from the server's own
 // partial (templates/chat/_sidebar_item.html), like the entries it renders.
 
-import { decorateAvatars, localTimes } from "./text.js";
+import { decorateAvatars, fillAvatar, localTimes } from "./text.js";
 
 const PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000";
 
@@ -80,9 +80,7 @@ export class Sidebar {
     link.href = link.getAttribute("href").replace(PLACEHOLDER_ID, encodeURIComponent(room.id));
     link.querySelector(".name").textContent = room.name;
     if (kind === "direct" && room.peer) {
-      const avatar = link.querySelector(".avatar");
-      avatar.dataset.name = room.peer.display_name;
-      avatar.dataset.author = room.peer.username;
+      fillAvatar(link.querySelector(".avatar"), room.peer);
       link.querySelector(".dot").dataset.peer = room.peer.username;
     }
     this.list.querySelector(".empty")?.remove();

@@ -31,12 +31,28 @@ export function hue(key) {
   return hash % AVATAR_COLOURS;
 }
 
+// Initials on a colour, for avatars without a picture (one that has an <img> keeps it).
 export function decorateAvatars(root) {
   for (const avatar of root.querySelectorAll(".avatar[data-name]:not([data-filled])")) {
     const owner = avatar.closest("[data-author]")?.dataset.author;
-    avatar.textContent = initials(avatar.dataset.name);
+    if (!avatar.querySelector("img")) avatar.textContent = initials(avatar.dataset.name);
     avatar.classList.add(`hue-${hue(avatar.dataset.author || owner || avatar.dataset.name)}`);
     avatar.dataset.filled = "";
+  }
+}
+
+// Shows a person (the wire's user object) in an avatar slot: their picture, or initials.
+export function fillAvatar(avatar, person) {
+  avatar.dataset.name = person ? person.display_name : "?";
+  if (person) avatar.dataset.author = person.username;
+  delete avatar.dataset.filled;
+  avatar.className = avatar.className.replace(/\bhue-\d+\b/gu, "").trim();
+  avatar.replaceChildren();
+  if (person?.avatar) {
+    const picture = document.createElement("img");
+    picture.src = person.avatar;
+    picture.alt = "";
+    avatar.append(picture);
   }
 }
 

@@ -3,7 +3,7 @@
 // in what is loaded, day separators and where unread messages start. All user text goes in
 // as text (textContent); links are made from it with DOM calls, never from HTML.
 
-import { decorateAvatars, localTimes, linkify } from "./text.js";
+import { decorateAvatars, fillAvatar, linkify, localTimes } from "./text.js";
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one author within this are grouped
 
@@ -82,10 +82,7 @@ export class Timeline {
       name.textContent = message.author ? message.author.display_name : "someone";
     }
     const avatar = item.querySelector(".avatar");
-    if (avatar) {
-      avatar.dataset.name = message.author ? message.author.display_name : "?";
-      avatar.textContent = "";
-    }
+    if (avatar) fillAvatar(avatar, message.author);
     const time = item.querySelector("time");
     if (time) time.setAttribute("datetime", message.created_at ?? "");
     if (!mine) item.querySelector(".actions")?.remove();
