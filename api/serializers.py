@@ -59,8 +59,29 @@ class JsonInteger(serializers.IntegerField):
 
 
 class MessagePostIn(StrictSerializer):
-    body = ServiceCheckedText(allow_blank=True)
+    body = ServiceCheckedText(
+        allow_blank=True,
+        required=False,
+        help_text="The text; may be empty or left out when the message carries files.",
+    )
     client_id = ServiceCheckedText(required=False, allow_null=True)
+    attachments = serializers.ListField(
+        child=JsonString(),
+        required=False,
+        allow_null=True,
+        help_text="Ids of your uploads to this room (POST .../uploads) not yet posted, at most "
+        "PARLEY_ATTACHMENTS_PER_MESSAGE (10 by default). Any other id is refused (400 "
+        "`invalid`, details.field `attachments`) and nothing is posted.",
+    )
+
+
+class UploadIn(StrictSerializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        use_url=False,
+        help_text="The file (multipart/form-data). Its type is read from its bytes; the part's "
+        "Content-Type is ignored.",
+    )
 
 
 class MessageEditIn(StrictSerializer):
@@ -124,6 +145,18 @@ class MeOut(UserOut):
     is_staff = serializers.BooleanField()
 
 
+class AttachmentOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(help_text="The file's name as Parley cleaned it.")
+    size = serializers.IntegerField(help_text="Bytes stored (an image's after it is re-encoded).")
+    content_type = serializers.CharField(help_text="As Parley read it from the bytes.")
+    kind = serializers.ChoiceField(choices=["image", "file"])
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(help_text="Download path; members of the room only.")
+    thumbnail_url = serializers.CharField(allow_null=True, help_text="Images only.")
+
+
 class MessageOut(serializers.Serializer):
     seq = serializers.IntegerField()
     kind = serializers.ChoiceField(
@@ -135,6 +168,7 @@ class MessageOut(serializers.Serializer):
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()
     client_id = serializers.CharField(allow_null=True)
+    attachments = AttachmentOut(many=True)
 
 
 class MessageEnvelopeOut(serializers.Serializer):

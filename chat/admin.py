@@ -18,7 +18,7 @@ from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from accounts.models import User
-from chat.models import Membership, Message, Room
+from chat.models import Attachment, Membership, Message, Room
 from chat.services.rooms import (
     member_add,
     member_remove,
@@ -78,9 +78,11 @@ class RoomAdmin(admin.ModelAdmin):
     form = RoomAdminForm
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        # Messages go with their room (room_delete); deleting them needs no permission of its own.
+        # Messages and files go with their room (room_delete); deleting them needs no
+        # permission of its own.
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         perms_needed.discard(str(Message._meta.verbose_name))
+        perms_needed.discard(str(Attachment._meta.verbose_name))
         return deleted, model_count, perms_needed, protected
 
     def save_model(
@@ -173,4 +175,26 @@ class MessageAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    """Read-only: files come and go with uploads and messages (a deleted message deletes its
+    files; purge_uploads the uploads never posted)."""
+
+    list_display = ("name", "room", "uploader", "content_type", "size", "message", "created_at")
+    list_filter = ("content_type",)
+    search_fields = ("name", "uploader__username", "room__name")
+    list_select_related = ("room", "uploader", "message")
+    ordering = ("-created_at",)
+    readonly_fields = [field.name for field in Attachment._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Attachment | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Attachment | None = None) -> bool:
         return False

@@ -6,12 +6,14 @@ visibilities and member roles that rule is stated in.
 """
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
 from chat.room_access import Role, RoomKind, RoomQuerySet, Visibility
@@ -124,6 +126,9 @@ class Message(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     # Chosen by the sending client so that a retried send returns the first message.
     client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (NULL: no id, so no uniqueness)
+    # Set by the history read and the services (a Prefetch to_attr, or the list they attached)
+    # so that chat.wire shows a message's files without a query per message.
+    attachment_list: list["Attachment"]
 
     class Meta:
         constraints = [
@@ -142,3 +147,81 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+def upload_path(instance: "Attachment", filename: str) -> str:
+    """Where an uploaded file is stored: a random name, never the user's (which is only shown),
+    so storage paths can neither be guessed nor steered with `../`."""
+    now = timezone.now()
+    return f"uploads/{now:%Y}/{now:%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file uploaded to a room, unattached until it is posted in a message of that room."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        FILE = "file", "File"
+
+    # The only id clients see (in frames and download URLs).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Empty after the uploader's account is deleted; the message keeps its files.
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attachments",
+    )
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="attachments")
+    # Null until the upload is posted in a message (chat.services.messages.message_post).
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=upload_path, max_length=200)
+    thumbnail = models.FileField(upload_to=upload_path, max_length=200, blank=True)
+    # The user's file name, cleaned for showing (chat.services.attachments.clean_file_name).
+    name = models.CharField(max_length=200)
+    # What Parley found in the bytes, never what the client said.
+    content_type = models.CharField(max_length=120)
+    size = models.BigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The daily quota: one user's uploads of the last day.
+            models.Index(fields=["uploader", "created_at"], name="chat_attach_uploader_time"),
+            # purge_uploads: uploads never posted, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(message__isnull=True),
+                name="chat_attach_unattached_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kind(self) -> str:
+        return self.Kind.IMAGE if self.width is not None else self.Kind.FILE
+
+
+@receiver(post_delete, sender=Attachment)
+def _delete_files_with_the_row(
+    sender: type[Attachment], instance: Attachment, **kwargs: Any
+) -> None:
+    """The stored files go when the row does, after the commit, whatever deleted it: a deleted
+    message, purge_uploads, or a room or account deleted in the admin (a cascade)."""
+    names = [field.name for field in (instance.file, instance.thumbnail) if field.name]
+    storage = instance.file.storage
+
+    def delete_files() -> None:
+        for name in names:
+            storage.delete(name)
+
+    # robust: a storage that fails here (S3 unreachable) leaves the files behind and logs it,
+    # rather than failing a delete that has already committed.
+    transaction.on_commit(delete_files, using=kwargs.get("using"), robust=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat import views
+from chat import downloads, views
 
 app_name = "chat"
 urlpatterns = [
@@ -13,4 +13,11 @@ urlpatterns = [
     path("rooms/<uuid:room_id>/members/", views.members, name="members"),
     path("rooms/<uuid:room_id>/join/", views.join, name="join"),
     path("rooms/<uuid:room_id>/leave/", views.leave, name="leave"),
+    # Uploaded files (chat.wire.FILE_URL, THUMBNAIL_URL): the thumbnail's route comes first.
+    path(
+        "files/<uuid:attachment_id>/thumbnail",
+        downloads.attachment_thumbnail,
+        name="file-thumbnail",
+    ),
+    path("files/<uuid:attachment_id>/<str:name>", downloads.attachment_download, name="file"),
 ]

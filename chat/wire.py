@@ -3,9 +3,10 @@
 import json
 from datetime import datetime
 from typing import Any, overload
+from urllib.parse import quote
 
 from accounts.models import User
-from chat.models import Message, Room
+from chat.models import Attachment, Message, Room
 
 PROTOCOL_VERSION = 1
 
@@ -46,6 +47,42 @@ def message_data(message: Message) -> dict[str, Any]:
         "edited_at": _time(message.edited_at),
         "deleted": message.is_deleted,
         "client_id": message.client_id,
+        "attachments": [attachment_data(attachment) for attachment in _attachments_of(message)],
+    }
+
+
+def _attachments_of(message: Message) -> list[Attachment]:
+    """The message's files: those the history read prefetched or the service attached, read
+    here only for a single message that came without them (an edit, a retried send)."""
+    if message.is_deleted or message.kind != Message.Kind.TEXT:
+        return []
+    attached = getattr(message, "attachment_list", None)
+    if attached is None:
+        attached = list(message.attachments.order_by("pk"))
+    return attached
+
+
+# The last segment of a file's URL is its name, for browsers that save it under that name;
+# chat.downloads ignores it. A name always ends in an extension (validation.clean_file_name),
+# so it is never the thumbnail's "thumbnail".
+FILE_URL = "/files/{id}/{name}"
+THUMBNAIL_URL = "/files/{id}/thumbnail"
+
+
+def attachment_data(attachment: Attachment) -> dict[str, Any]:
+    """A file as clients see it: `url` downloads it (only for members who may see the room),
+    `thumbnail_url` is a small WebP of an image."""
+    public_id = str(attachment.public_id)
+    return {
+        "id": public_id,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "kind": attachment.kind,
+        "width": attachment.width,
+        "height": attachment.height,
+        "url": FILE_URL.format(id=public_id, name=quote(attachment.name, safe="")),
+        "thumbnail_url": THUMBNAIL_URL.format(id=public_id) if attachment.thumbnail else None,
     }
 
 

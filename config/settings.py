@@ -4,6 +4,7 @@ With nothing set, Parley runs as a development server on SQLite and the in-memor
 layer. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 """
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -56,6 +57,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json_object(name: str) -> dict[str, object]:
+    value = json.loads(os.environ.get(name) or "{}")
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, not {value!r}.")
+    return value
 
 
 DEBUG = env_bool("DEBUG", default=True)
@@ -219,8 +227,16 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Uploaded files: MEDIA_ROOT, or any Django storage backend (README, "Files": S3 through
+# django-storages). Never served as stored: chat/downloads.py checks the room's access rule,
+# then streams the file or redirects to the storage's own (signed, expiring) URL.
+MEDIA_ROOT = Path(os.environ.get("PARLEY_MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": os.environ.get("PARLEY_STORAGE_BACKEND")
+        or "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": env_json_object("PARLEY_STORAGE_OPTIONS"),
+    },
     "staticfiles": {
         "BACKEND": "ops.static_manifest.ModuleAwareStaticFilesStorage"
         if not DEBUG
@@ -356,3 +372,27 @@ SPECTACULAR_SETTINGS = {
 }
 # Request bodies (API and forms) above this are refused; messages are far smaller.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+# Uploads (api/parsers.py, chat/services/attachments.py). A body whose Content-Length says it is
+# over the limit is refused unread, one without (chunked) when its bytes pass it; a file is kept
+# in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MiB), then in a temporary file.
+PARLEY_UPLOAD_MAX_BYTES = env_int("PARLEY_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+PARLEY_UPLOAD_DAILY_BYTES = env_int("PARLEY_UPLOAD_DAILY_BYTES", 200 * 1024 * 1024)  # per user
+PARLEY_ATTACHMENTS_PER_MESSAGE = env_int("PARLEY_ATTACHMENTS_PER_MESSAGE", 10)
+# Pixels (all frames together) an image may have: a small file of huge dimensions is refused
+# before it is decoded.
+PARLEY_IMAGE_MAX_PIXELS = env_int("PARLEY_IMAGE_MAX_PIXELS", 40_000_000)
+PARLEY_THUMBNAIL_SIZE = env_int("PARLEY_THUMBNAIL_SIZE", 480)
+# Types as Parley reads them from the bytes (the client's Content-Type is not believed); images
+# are shown inline, the rest only downloaded. HTML and SVG are refused whatever this says.
+_OFFICE = "application/vnd.openxmlformats-officedocument."
+# fmt: off
+PARLEY_UPLOAD_TYPES = env_list("PARLEY_UPLOAD_TYPES", [
+    "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
+    "application/zip", "application/msword", "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint", f"{_OFFICE}wordprocessingml.document",
+    f"{_OFFICE}spreadsheetml.sheet", f"{_OFFICE}presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+])
+# fmt: on
+FILE_UPLOAD_TEMP_DIR = os.environ.get("PARLEY_UPLOAD_TEMP_DIR") or None

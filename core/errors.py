@@ -107,6 +107,46 @@ class PasswordIncorrect(ParleyError):
     default_message = "That is not your password."
 
 
+class FileTooLarge(ParleyError):
+    code = "file_too_large"
+    default_message = "The file is too large."
+
+
+class ImageTooLarge(ParleyError):
+    """An image whose pixels would take more memory to decode than Parley allows, however
+    small the file (an image bomb)."""
+
+    code = "image_too_large"
+    default_message = "The image has too many pixels."
+
+
+class FileTypeNotAllowed(ParleyError):
+    """The type Parley found in the file's bytes (not the one the client named) is not on the
+    allowlist."""
+
+    code = "file_type_not_allowed"
+    default_message = "Files of this type cannot be shared here."
+
+
+class FileInvalid(InvalidInput):
+    """The file is what its bytes say it is, but broken (a truncated or corrupt image)."""
+
+    code = "file_invalid"
+    default_message = "The file could not be read."
+
+
+class AttachmentNotFound(ParleyError):
+    """No such file, or not one the user may download: the two are never told apart."""
+
+    code = "attachment_not_found"
+    default_message = "No such file."
+
+
+class UploadQuotaExceeded(ParleyError):
+    code = "upload_quota_exceeded"
+    default_message = "You have uploaded as much as you may in one day; try again later."
+
+
 class RateLimited(ParleyError):
     code = "rate_limited"
     default_message = "Slow down: too many messages."
@@ -138,6 +178,7 @@ HTTP_STATUS: dict[type[ParleyError], int] = {
     InvalidInput: 400,
     RoomNotFound: 404,
     MessageNotFound: 404,
+    AttachmentNotFound: 404,
     UserNotFound: 404,
     TokenNotFound: 404,
     MessageDeleted: 409,
@@ -148,6 +189,10 @@ HTTP_STATUS: dict[type[ParleyError], int] = {
     AlreadyMember: 409,
     RoomArchived: 409,
     RateLimited: 429,
+    FileTooLarge: 413,
+    ImageTooLarge: 413,
+    FileTypeNotAllowed: 415,
+    UploadQuotaExceeded: 429,
     Unavailable: 503,
 }
 

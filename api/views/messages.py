@@ -53,12 +53,17 @@ class MessagesView(APIView):
         request=MessagePostIn,
         responses={201: MessageEnvelopeOut, **WRITE_ERRORS},
         tags=["messages"],
-        summary="Post a message; a retry with the same client_id returns the first one",
+        summary="Post a message, with files uploaded to the room; a retry with the same "
+        "client_id returns the first one",
     )
     def post(self, request: AuthenticatedRequest, room_id: str) -> Response:
         data = parse(MessagePostIn, request.data)
         message = message_post(
-            request.user, room_id=room_id, body=data["body"], client_id=data.get("client_id")
+            request.user,
+            room_id=room_id,
+            body=data.get("body"),
+            client_id=data.get("client_id"),
+            attachments=data.get("attachments"),
         )
         return Response(envelope(message), status=status.HTTP_201_CREATED)
 

@@ -44,6 +44,7 @@ async def send_message(socket: "ParleySocket", frame: Frame, ref: object) -> Non
         room_id=text_field(frame, "room"),
         body=frame.get("body"),
         client_id=frame.get("client_id"),
+        attachments=frame.get("attachments"),
     )
     await _ack(socket, ref, message.room.public_id, message.seq, client_id=message.client_id)
 

@@ -8,12 +8,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat import ratelimit
-from chat.models import Message, Room
+from chat.models import Attachment, Message, Room
 from chat.realtime import publish
 from chat.room_access import can_manage, require_open
 from chat.selectors.access import member_room, parse_room_id
 from chat.services.timeline import timeline_append, timeline_post
-from chat.services.validation import clean_body, clean_client_id
+from chat.services.validation import clean_attachment_ids, clean_body, clean_client_id
 from core import metrics
 from core.errors import (
     Forbidden,
@@ -31,10 +31,23 @@ def _earlier_send(user: User, client_id: str | None) -> Message | None:
 
 
 def message_post(
-    user: User, *, room_id: uuid.UUID | str, body: object, client_id: object = None
+    user: User,
+    *,
+    room_id: uuid.UUID | str,
+    body: object,
+    client_id: object = None,
+    attachments: object = (),
 ) -> Message:
-    """Post a text message as `user`; a retry with the same client_id returns the first one."""
-    text = clean_body(body)
+    """Post a text message as `user`; a retry with the same client_id returns the first one.
+
+    `attachments` are the public ids of the user's own uploads to that room not yet posted
+    (chat.services.attachments); they are attached in the same transaction, or nothing is
+    posted. A message with files may have no text (`body` "" or omitted).
+    """
+    attachment_ids = clean_attachment_ids(attachments)
+    if attachment_ids and body is None:
+        body = ""
+    text = clean_body(body, may_be_empty=bool(attachment_ids))
     client_key = clean_client_id(client_id)
     try:
         ratelimit.take_write(user.pk)
@@ -42,12 +55,16 @@ def message_post(
         # the seq with it, rolls back. Looking for it only then saves every first send a query.
         # Inside a caller's transaction a savepoint keeps that transaction usable after it.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            message = timeline_post(
-                user, parse_room_id(room_id), body=text, client_id=client_key
-            ) or _post_checked(user, room_id, text, client_key)
+            if attachment_ids:
+                message = _post_checked(user, room_id, text, client_key, attachment_ids)
+            else:
+                message = timeline_post(
+                    user, parse_room_id(room_id), body=text, client_id=client_key
+                ) or _post_checked(user, room_id, text, client_key)
+                message.attachment_list = []
     except (IntegrityError, ParleyError):
         # A retry gets the first message back, even if it would be refused now (rate limited,
-        # the room archived or left since).
+        # the room archived or left since, its files posted by the first send).
         earlier = _earlier_send(user, client_key)
         if earlier is None:
             raise
@@ -57,15 +74,48 @@ def message_post(
     return message
 
 
-def _post_checked(user: User, room_id: object, text: str, client_key: str | None) -> Message:
-    """The post with each check its own step: on SQLite, and where timeline_post matched no
-    room, to raise the error that says why (or post, if the user joined in between)."""
+def _post_checked(
+    user: User,
+    room_id: object,
+    text: str,
+    client_key: str | None,
+    attachment_ids: list[uuid.UUID] | None = None,
+) -> Message:
+    """The post with each check its own step: on SQLite, with files, and where timeline_post
+    matched no room, to raise the error that says why (or post, if the user joined in
+    between)."""
     with transaction.atomic():
         room = member_room(user, room_id, lock=True).room
         require_open(room)
-        return timeline_append(
+        files = _unposted_uploads(user, room, attachment_ids) if attachment_ids else []
+        message = timeline_append(
             room, kind=Message.Kind.TEXT, author=user, body=text, client_id=client_key
         )
+        if files:
+            Attachment.objects.filter(pk__in=[file.pk for file in files]).update(message=message)
+            for file in files:
+                file.message = message
+        message.attachment_list = files
+        return message
+
+
+def _unposted_uploads(user: User, room: Room, public_ids: list[uuid.UUID]) -> list[Attachment]:
+    """The user's uploads to `room` with these ids, locked and not yet in a message, in upload
+    order; InvalidInput naming those that are not. Call inside `transaction.atomic`."""
+    files = list(
+        Attachment.objects.select_for_update()
+        .filter(public_id__in=public_ids, uploader=user, room=room, message__isnull=True)
+        .order_by("pk")
+    )
+    if len(files) != len(public_ids):
+        found = {file.public_id for file in files}
+        raise InvalidInput(
+            "'attachments' names a file that is not your upload to this room, or that was "
+            "posted already.",
+            field="attachments",
+            ids=[str(public_id) for public_id in public_ids if public_id not in found],
+        )
+    return files
 
 
 def _seq(seq: object) -> int:
@@ -129,5 +179,8 @@ def message_delete(user: User, *, room_id: uuid.UUID | str, seq: object) -> Mess
             message.body = ""
             message.deleted_at = timezone.now()
             message.save(update_fields=["body", "deleted_at"])
+            # Their files leave storage after the commit (chat.models, on the rows' deletion).
+            Attachment.objects.filter(message=message).delete()
+            message.attachment_list = []
             publish.timeline_entry(message, event_type="message.deleted")
         return message
