@@ -74,6 +74,11 @@ class MessagePostIn(StrictSerializer):
         "`invalid`, details.field `attachments`) and nothing is posted.",
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "body" not in attrs and not attrs.get("attachments"):
+            raise serializers.ValidationError({"body": ["This field is required."]})
+        return attrs
+
 
 class UploadIn(StrictSerializer):
     file = serializers.FileField(
