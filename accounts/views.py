@@ -110,8 +110,9 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
                 avatar_remove(request.user)
                 messages.success(request, "Picture removed: others see your initials.")
                 return redirect("profile")
-            if "avatar" in request.FILES:
-                avatar_set(request.user, upload=request.FILES["avatar"])
+            upload = request.FILES.get("avatar")
+            if upload is not None:
+                avatar_set(request.user, upload=upload)
                 messages.success(request, "Picture saved.")
                 return redirect("profile")
             if "avatar_upload" in request.POST:

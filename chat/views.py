@@ -119,6 +119,9 @@ def room(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
                 "template_messages": [
                     Message(kind=kind, seq=0, author=request.user) for kind in Message.Kind.values
                 ],
+                "template_attachments": [
+                    {"kind": kind, "name": "", "url": "", "size": 0} for kind in ("image", "file")
+                ],
                 "parley_config": {
                     "me": request.user.username,
                     "room": str(page.room.public_id),

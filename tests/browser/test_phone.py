@@ -52,6 +52,9 @@ def test_a_phone_shows_the_newest_messages_and_the_composer_and_can_send(
     phone = page_for(alice, phone=True)
     assert phone.viewport_size == PHONE
     assert_fits_the_screen(phone)
+    # The longest thing the connection badge says must not widen the bar either.
+    phone.locator("#connection").evaluate("badge => { badge.textContent = 'Reconnecting…'; }")
+    assert_fits_the_screen(phone)
     open_room(phone, room)
     expect(phone.locator("#members li[data-username='bob']")).to_have_count(1)  # loaded last
     assert_fits_the_screen(phone)

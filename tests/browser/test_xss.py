@@ -41,7 +41,7 @@ def assert_nothing_ran(page: Page) -> None:
     """No markup from the payload made it into the DOM, so none of it can run; none did."""
     injected = page.evaluate(
         """() => ({
-            images: document.querySelectorAll('img').length,
+            images: document.querySelectorAll('img:not(#lightbox > img)').length,
             svgs: document.querySelectorAll('svg').length,
             scripts: [...document.scripts].filter(s => s.text.includes('alert')).length,
             handlers: document.querySelectorAll('[onerror], [onload]').length,

@@ -83,6 +83,8 @@ def start_server(
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "DEBUG": "1",
+        # Uploads of the test's servers stay in the test's folder (restarts share it).
+        "PARLEY_MEDIA_ROOT": str(tmp_path / "media"),
         "PARLEY_WRITE_RATE": "100000",
         "PARLEY_WRITE_BURST": "100000",
         "PARLEY_SOCKET_FRAME_RATE": "100000",

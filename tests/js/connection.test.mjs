@@ -130,7 +130,7 @@ test("opens with resume=1 and sends resume as its first frame, live only after r
 
 test("a message posted offline goes out after resume, and again with the same client_id after a drop", async () => {
   const client = connection();
-  const acked = client.post(ROOM, "hello there", "c-1");
+  const acked = client.post(ROOM, "hello there", { clientId: "c-1" });
   const first = await goLive();
   const sent = first.lastSent("message.send");
   assert.deepEqual({ ...sent, ref: undefined }, { type: "message.send", room: ROOM, body: "hello there", client_id: "c-1", ref: undefined });
@@ -155,7 +155,7 @@ test("a message posted offline goes out after resume, and again with the same cl
 test("rate_limited waits retry_after and resends the same frame; other refusals reject", async () => {
   const client = connection();
   const live = await goLive();
-  const slow = client.post(ROOM, "one", "c-slow");
+  const slow = client.post(ROOM, "one", { clientId: "c-slow" });
   const first = live.lastSent("message.send");
   live.receive({ type: "error", ref: first.ref, code: "rate_limited", message: "Slow down.", details: { retry_after: 2 } });
   await settle();
@@ -168,7 +168,7 @@ test("rate_limited waits retry_after and resends the same frame; other refusals 
   live.receive({ type: "ack", ref: retry.ref, room: ROOM, seq: 50, client_id: "c-slow" });
   assert.equal((await slow).seq, 50);
 
-  const refused = client.post(ROOM, "x".repeat(5000), "c-long");
+  const refused = client.post(ROOM, "x".repeat(5000), { clientId: "c-long" });
   const long = live.lastSent("message.send");
   live.receive({ type: "error", ref: long.ref, code: "invalid", message: "Too long." });
   await assert.rejects(refused, (error) => error.code === "invalid");
@@ -238,4 +238,13 @@ test("a quiet socket is pinged after 30 s and dropped when no pong comes within 
   assert.ok(log.states.at(-1) === "reconnecting" || ScriptedSocket.made.length === 2);
   mock.timers.tick(1_000);
   assert.equal(ScriptedSocket.made.length, 2, "a socket that does not answer is replaced");
+});
+
+test("files go out with their message as attachment ids", async () => {
+  const client = connection();
+  const live = await goLive();
+  client.post(ROOM, "", { attachments: ["f-1", "f-2"], clientId: "c-files" });
+  assert.deepEqual(live.lastSent("message.send").attachments, ["f-1", "f-2"]);
+  client.post(ROOM, "plain", { clientId: "c-plain" });
+  assert.equal("attachments" in live.lastSent("message.send"), false);
 });

@@ -149,9 +149,12 @@ export class Connection {
   // Posts a message; it stays in the outbox, and is sent again with the same client_id after
   // every reconnect, until the server acknowledges it (never posted twice). Resolves with the
   // `ack`; rejects with the `error` frame of a refusal that retrying cannot fix.
-  post(room, body, clientId = crypto.randomUUID()) {
+  // `attachments`: ids of files uploaded for this message (see uploads.js).
+  post(room, body, { attachments = [], clientId = crypto.randomUUID() } = {}) {
     return new Promise((resolve, reject) => {
-      const item = { frame: { type: "message.send", room, body, client_id: clientId }, resolve, reject };
+      const frame = { type: "message.send", room, body, client_id: clientId };
+      if (attachments.length) frame.attachments = attachments;
+      const item = { frame, resolve, reject };
       this.outbox.set(clientId, item);
       if (this.ready) this.transmitPost(item);
     });

@@ -6,6 +6,7 @@ import { Connection, Disconnected } from "./connection.js";
 import { Sidebar } from "./sidebar.js";
 import { installSwitcher } from "./switcher.js";
 import { Timeline } from "./timeline.js";
+import { Uploads } from "./uploads.js";
 import { decorateAvatars, localTimes } from "./text.js";
 
 const PAGE = 200; // history.fetch's largest page (hello's limits.history_max_page)
@@ -315,8 +316,17 @@ function showComposerError(text) {
   composerError.hidden = !text;
 }
 
-function send(body) {
-  connection.post(openRoom, body).then(
+const uploads = composer && new Uploads({
+  room: openRoom,
+  tray: document.getElementById("upload-tray"),
+  input: document.getElementById("attach-file"),
+  dropZone: document.getElementById("room"),
+  csrfToken: composer.elements.csrfmiddlewaretoken.value,
+  onError: showComposerError,
+});
+
+function send(body, attachments) {
+  connection.post(openRoom, body, { attachments }).then(
     () => { if (!connection.pendingPosts()) showComposerError(""); },
     (refusal) => {
       const box = composer.elements.body;
@@ -333,9 +343,15 @@ if (composer) {
   composer.addEventListener("submit", (event) => {
     event.preventDefault();
     const body = box.value;
-    if (!body.trim() || roomGone) return;
+    if (roomGone) return;
+    if (uploads.busy()) {
+      showComposerError("Wait a moment: files are still uploading.");
+      return;
+    }
+    const attachments = uploads.take();
+    if (!body.trim() && !attachments.length) return;
     box.value = "";
-    send(body);
+    send(body, attachments);
   });
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -349,6 +365,7 @@ if (composer) {
       }
     }
   });
+  box.addEventListener("paste", (event) => uploads.paste(event));
   box.addEventListener("input", () => {
     const now = Date.now();
     if (now - lastTypingSent > 2000 && box.value.trim()) {
@@ -392,8 +409,22 @@ async function answer(frame) {
   }
 }
 
+// Pictures open large in the page; other files download.
+const lightbox = document.getElementById("lightbox");
+
+lightbox?.addEventListener("click", (event) => { if (event.target === lightbox) lightbox.close(); });
+
 if (list) {
   list.addEventListener("click", (event) => {
+    const picture = event.target.closest("li.attachment.kind-image a.attachment-link");
+    if (picture && lightbox) {
+      event.preventDefault();
+      lightbox.querySelector("img").src = picture.href;
+      lightbox.querySelector("img").alt = picture.querySelector("img")?.alt ?? "";
+      lightbox.querySelector("a.lightbox-original").href = picture.href;
+      lightbox.showModal();
+      return;
+    }
     const item = event.target.closest("li.message.mine");
     if (!item) return;
     if (event.target.closest("button.delete")) {

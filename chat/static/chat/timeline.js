@@ -104,6 +104,28 @@ export class Timeline {
       if (message.kind === "text") linkify(body);
     }
     if (message.deleted) item.querySelector(".actions")?.remove();
+    const files = item.querySelector("ul.attachments");
+    if (files) files.replaceChildren(...(message.deleted ? [] : (message.attachments ?? []).map((file) => this.attachment(file))));
+  }
+
+  // One file of a message, cloned from templates/chat/_attachment.html.
+  attachment(file) {
+    const kind = file.kind === "image" ? "image" : "file";
+    const item = this.templates.querySelector(`li.attachment.kind-${kind}`).cloneNode(true);
+    const link = item.querySelector("a.attachment-link");
+    link.href = file.url;
+    const picture = item.querySelector("img");
+    if (picture) {
+      picture.src = file.thumbnail_url || file.url;
+      picture.alt = file.name;
+      picture.width = file.width || 320;
+      picture.height = file.height || 240;
+    }
+    const name = item.querySelector(".attachment-name");
+    if (name) name.textContent = file.name;
+    const size = item.querySelector(".attachment-size");
+    if (size) size.textContent = fileSize(file.size);
+    return item;
   }
 
   // Applies a newer copy of an entry that is shown; entries not shown are ignored.
@@ -237,6 +259,18 @@ export class Timeline {
     localTimes(this.list);
     for (const body of this.list.querySelectorAll("li.kind-text .body:not([data-linked])")) linkify(body);
   }
+}
+
+// As Django's filesizeformat writes it on the server-rendered entries.
+function fileSize(bytes) {
+  const units = ["bytes", "KB", "MB", "GB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} ${value === 1 ? "byte" : "bytes"}` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function dayLabel(when) {
