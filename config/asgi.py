@@ -13,10 +13,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chat.consumers.auth import TokenOrSessionAuth  # noqa: E402
 from chat.consumers.limits import HandshakeRateLimit  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from ops.body_limit import ENVELOPE, BodyLimit  # noqa: E402
 from ops.limits import raise_open_files_limit  # noqa: E402
 from ops.logs import OnePerOutage  # noqa: E402
 
@@ -30,7 +32,15 @@ get_channel_layer()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Only the two places that take files accept more than a form's worth of body.
+        "http": BodyLimit(
+            django_asgi_app,
+            limits=[
+                (r"/api/v1/rooms/[^/]+/uploads", settings.PARLEY_UPLOAD_MAX_BYTES + ENVELOPE),
+                (r"/accounts/profile/", settings.PARLEY_AVATAR_MAX_BYTES + ENVELOPE),
+            ],
+            default=settings.DATA_UPLOAD_MAX_MEMORY_SIZE + ENVELOPE,
+        ),
         # Handshakes are counted per address before any login is looked up. Session sockets
         # are checked against ALLOWED_HOSTS (Origin); token sockets need none.
         "websocket": HandshakeRateLimit(TokenOrSessionAuth(URLRouter(websocket_urlpatterns))),

@@ -262,6 +262,8 @@ def _hello(user: Any, rooms: list[dict[str, Any]]) -> dict[str, Any]:
             "frame_max_bytes": settings.PARLEY_FRAME_MAX_BYTES,
             "history_max_page": settings.PARLEY_HISTORY_MAX_PAGE_SIZE,
             "replay_max": settings.PARLEY_REPLAY_MAX,
+            "attachments_per_message": settings.PARLEY_ATTACHMENTS_PER_MESSAGE,
+            "upload_max_bytes": settings.PARLEY_UPLOAD_MAX_BYTES,
         },
     }
 

@@ -39,6 +39,21 @@ async def test_hello_lists_my_rooms_with_last_seq(alice, room) -> None:
     await client.close()
 
 
+async def test_hello_states_the_limits_a_client_must_keep(alice, settings) -> None:
+    settings.PARLEY_ATTACHMENTS_PER_MESSAGE = 3
+    settings.PARLEY_UPLOAD_MAX_BYTES = 5_000
+    client = await SocketClient(alice).connect()
+    assert client.hello["limits"] == {
+        "body_max_length": settings.PARLEY_MESSAGE_MAX_LENGTH,
+        "frame_max_bytes": settings.PARLEY_FRAME_MAX_BYTES,
+        "history_max_page": settings.PARLEY_HISTORY_MAX_PAGE_SIZE,
+        "replay_max": settings.PARLEY_REPLAY_MAX,
+        "attachments_per_message": 3,
+        "upload_max_bytes": 5_000,
+    }
+    await client.close()
+
+
 async def test_message_reaches_both_members_and_sender_gets_ack(alice, bob, room) -> None:
     a = await SocketClient(alice).connect()
     b = await SocketClient(bob).connect()

@@ -301,7 +301,11 @@ class Deployment:
         self.directory = Path(tempfile.mkdtemp(prefix="parley-proxy-"))
         self.directory.chmod(0o755)
         self.static_root = self.directory / "static"
-        self.environment = {**environment, "STATIC_ROOT": str(self.static_root)}
+        self.environment = {
+            **environment,
+            "STATIC_ROOT": str(self.static_root),
+            "PARLEY_MEDIA_ROOT": str(self.directory / "media"),  # both processes share it
+        }
         self.ports = [free_port(), free_port()]
         self.processes: dict[int, ParleyProcess] = {}
         self.nginx: subprocess.Popen | None = None

@@ -165,6 +165,24 @@ def test_api_and_health_answer_through_nginx(parley: Deployment) -> None:
     assert too_big.status == 413
     assert too_big.headers["Content-Type"].startswith("text/html")
 
+    # Uploads have a location, and a limit, of their own: a 1 MB file goes through.
+    boundary = "parley-proxy-test"
+    notes = b"agenda\n" * 150_000
+    upload = request(
+        parley.nginx_port,
+        f"/api/v1/rooms/{room}/uploads",
+        method="POST",
+        headers={**bearer, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        body=(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="notes.txt"\r\nContent-Type: text/plain\r\n\r\n'
+        ).encode()
+        + notes
+        + f"\r\n--{boundary}--\r\n".encode(),
+    )
+    assert upload.status == 201, upload.body[:300]
+    assert json.loads(upload.body)["size"] == len(notes)
+
 
 def test_clients_cannot_choose_their_address_or_host(parley: Deployment) -> None:
     alice_token, _, _ = two_members()
