@@ -136,3 +136,7 @@ def test_a_pasted_screenshot_is_attached(server, page_for, trio) -> None:
     wait_uploaded(page, 1)
     send_composer(page)
     expect(page.locator("#timeline li.message.mine li.attachment.kind-image img")).to_have_count(1)
+    preview = page.locator(f"#sidebar a.room-link[data-room-id='{room.public_id}'] .preview")
+    expect(preview).to_have_text("Alice: sent files")  # not "Alice: " and nothing
+    page.reload()
+    expect(preview).to_have_text("Alice: sent files")

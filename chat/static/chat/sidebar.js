@@ -67,7 +67,9 @@ export class Sidebar {
     const preview = link.querySelector(".preview");
     preview.hidden = false;
     preview.querySelector(".preview-author").textContent = author ?? "someone";
-    preview.querySelector(".preview-text").textContent = text === null ? "message deleted" : text.slice(0, 80);
+    // A text message is never empty unless it carries only files.
+    const shown = text === null ? "message deleted" : text.slice(0, 80) || "sent files";
+    preview.querySelector(".preview-text").textContent = shown;
   }
 
   // A room from `room.joined` (the wire's room object), at the top of the list.
