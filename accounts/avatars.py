@@ -16,6 +16,7 @@ from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
+from accounts.profiles import announce_profile_changed
 from core.errors import InvalidInput
 
 AVATAR_SIZE = 256
@@ -61,6 +62,7 @@ def avatar_set(user: User, *, upload: UploadedFile) -> User:
         if previous:
             storage = user.avatar.storage
             transaction.on_commit(lambda: storage.delete(previous))
+        announce_profile_changed(user)
     return user
 
 
@@ -73,4 +75,5 @@ def avatar_remove(user: User) -> User:
         user.avatar = ""
         user.save(update_fields=["avatar"])
         transaction.on_commit(lambda: storage.delete(previous))
+        announce_profile_changed(user)
     return user

@@ -11,6 +11,7 @@ import unicodedata
 from django.db import transaction
 
 from accounts.models import User
+from accounts.signals import profile_changed
 from core.errors import InvalidInput
 
 DISPLAY_NAME_MAX_LENGTH = User._meta.get_field("display_name").max_length or 80
@@ -74,4 +75,10 @@ def profile_update(user: User, *, display_name: str) -> User:
     with transaction.atomic():
         user.display_name = cleaned
         user.save(update_fields=["display_name"])
+        announce_profile_changed(user)
     return user
+
+
+def announce_profile_changed(user: User) -> None:
+    """After commit, tell the rest of Parley (accounts.signals.profile_changed)."""
+    transaction.on_commit(lambda: profile_changed.send(sender=User, user_id=user.pk))

@@ -8,9 +8,17 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self) -> None:
-        from accounts.signals import access_revoked
+        from accounts.signals import access_revoked, profile_changed
 
         access_revoked.connect(_close_sockets_of_login, dispatch_uid="parley_chat_access_revoked")
+        profile_changed.connect(_refresh_sockets_of_user, dispatch_uid="parley_chat_profile")
+
+
+def _refresh_sockets_of_user(sender: Any, *, user_id: int, **kwargs: Any) -> None:
+    """How a user is shown changed (accounts.signals): their sockets read it again."""
+    from chat.realtime import publish
+
+    publish.profile_changed(user_id)
 
 
 def _close_sockets_of_login(

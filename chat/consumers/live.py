@@ -254,6 +254,10 @@ class LiveEvents(GuardedTransport):
         except Exception:
             logger.exception("could not close socket %s at its token's expiry", self.channel_name)
 
+    async def profile_changed(self, event: dict[str, Any]) -> None:
+        """The user changed how they are shown (chat.realtime.publish.profile_changed)."""
+        self.user = await in_thread(type(self.user).objects.get)(pk=self.user.pk)
+
     async def access_revoked(self, event: dict[str, Any]) -> None:
         """A login of this user ended (accounts.signals): close if it is this socket's."""
         if event["session"] is not None and event["session"] != self.session:

@@ -107,6 +107,12 @@ def access_revoked(
     _on_commit(user_group(user_id), event)
 
 
+def profile_changed(user_id: int) -> None:
+    """The user's display name or picture changed: their sockets load the user again, so the
+    messages, typing and presence they send next show it."""
+    _on_commit(user_group(user_id), {"type": "profile.changed"})
+
+
 def conversation_opened(room: Room, user: User, *, peer: User) -> None:
     """A new direct conversation: the user's sockets subscribe to it at once."""
     own = {"type": "room.joined", "room": wire.room_data(room, peer=peer)}

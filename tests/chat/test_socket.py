@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
+from accounts.profiles import profile_update
 from chat.consumers.socket import ParleySocket
 from chat.models import Message, Room
 from chat.services.messages import message_post
@@ -299,4 +300,21 @@ async def test_making_a_room_staff_only_drops_it_from_non_staff_sockets(alice, b
     assert await b.nothing_more()
     reply = await b.request({"type": "history.fetch", "room": str(room.public_id)})
     assert reply["code"] == "room_not_found"
+    await b.close()
+
+
+async def test_a_new_display_name_shows_on_what_an_open_socket_sends_next(alice, bob, room) -> None:
+    a = await SocketClient(alice).connect()
+    b = await SocketClient(bob).connect()
+
+    # Changed elsewhere (the profile page, another process): not the socket's copy of alice.
+    elsewhere = await sync_to_async(type(alice).objects.get)(pk=alice.pk)
+    await sync_to_async(profile_update)(elsewhere, display_name="Alice Renamed")
+    # The socket's own copy of the user is read again: a round trip shows it has been.
+    await a.request({"type": "ping"})
+    await a.request({"type": "message.send", "room": str(room.public_id), "body": "new me"})
+
+    [new] = await b.receive_until(lambda frame: frame["type"] == "message.new")
+    assert new["message"]["author"]["display_name"] == "Alice Renamed"
+    await a.close()
     await b.close()
