@@ -27,7 +27,7 @@ nginx:
 # when package-lock.json (or package.json) is newer than the last install.
 node: node_modules/.installed
 
-node_modules/.installed: package-lock.json package.json
+node_modules/.installed: package-lock.json package.json clients/typescript/package.json
 	@bash scripts/ensure-node
 	npm ci --no-audit --no-fund
 	touch $@
@@ -57,6 +57,7 @@ lock: setup
 
 test: setup browser nginx node
 	node --test tests/js/
+	npm run --workspace clients/typescript test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The inner loop: unit and in-process tests, without real servers, faults, browsers or the bench.

@@ -1,0 +1,21 @@
+// A small typed event emitter: `on` returns the function that unsubscribes.
+
+export class Emitter<Events extends object> {
+  private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
+
+  on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    set.add(listener as (payload: never) => void);
+    return () => set.delete(listener as (payload: never) => void);
+  }
+
+  protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      (listener as (payload: Events[K]) => void)(payload);
+    }
+  }
+}

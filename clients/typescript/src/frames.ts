@@ -1,0 +1,359 @@
+// The frames of the Parley WebSocket protocol, version 1 (docs/protocol.md sections 2 to 4).
+// Server frames may carry fields and types this file does not know: clients ignore them.
+
+export const PROTOCOL_VERSION = 1;
+
+/** A client-chosen tag copied into the reply: a string of at most 64 characters or an integer. */
+export type Ref = string | number;
+
+/** Every person in every frame (author, user, peer, members, presence, typing). */
+export interface Person {
+  username: string;
+  display_name: string;
+  /** Their picture's URL (same origin), only when they have one. */
+  avatar?: string;
+}
+
+export type MessageKind = "text" | "joined" | "left" | "renamed" | "archived" | "unarchived";
+
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  content_type: string;
+  kind: "image" | "file";
+  width: number | null;
+  height: number | null;
+  url: string;
+  thumbnail_url: string | null;
+}
+
+/** A timeline entry, in `message.*` frames and in `history`. */
+export interface Message {
+  seq: number;
+  kind: MessageKind;
+  /** null once the account is deleted. */
+  author: Person | null;
+  body: string;
+  created_at: string;
+  edited_at: string | null;
+  deleted: boolean;
+  client_id: string | null;
+  attachments: Attachment[];
+}
+
+export type RoomKind = "group" | "direct";
+export type Visibility = "public" | "invite" | "staff";
+
+/** A room as `room.joined` sends it. */
+export interface Room {
+  id: string;
+  name: string;
+  kind: RoomKind;
+  visibility: Visibility;
+  archived: boolean;
+  last_seq: number;
+  /** Direct conversations only; null once the other account is deleted. */
+  peer?: Person | null;
+}
+
+export interface LastMessage {
+  seq: number;
+  author: string | null;
+  author_name: string | null;
+  preview: string;
+  deleted: boolean;
+}
+
+/** A room as `hello` sends it: the fields of `Room` and the caller's own state in it. */
+export interface HelloRoom extends Room {
+  role: "member" | "admin";
+  last_read_seq: number;
+  unread: number;
+  last_activity_at: string;
+  last_message: LastMessage | null;
+}
+
+export interface Limits {
+  body_max_length: number;
+  frame_max_bytes: number;
+  history_max_page: number;
+  replay_max: number;
+  attachments_per_message: number;
+  upload_max_bytes: number;
+}
+
+export interface Member extends Person {
+  role: "member" | "admin";
+  online: boolean;
+}
+
+// Client frames (section 3). `ref` is optional on each; ParleyClient.request() sets it.
+
+interface Refd {
+  ref?: Ref;
+}
+
+export interface MessageSendFrame extends Refd {
+  type: "message.send";
+  room: string;
+  body: string;
+  client_id?: string;
+  attachments?: string[];
+}
+export interface MessageEditFrame extends Refd {
+  type: "message.edit";
+  room: string;
+  seq: number;
+  body: string;
+}
+export interface MessageDeleteFrame extends Refd {
+  type: "message.delete";
+  room: string;
+  seq: number;
+}
+export interface RoomJoinFrame extends Refd {
+  type: "room.join";
+  room: string;
+}
+export interface RoomLeaveFrame extends Refd {
+  type: "room.leave";
+  room: string;
+}
+export interface HistoryFetchFrame extends Refd {
+  type: "history.fetch";
+  room: string;
+  before?: number;
+  after?: number;
+  limit?: number;
+}
+export interface ResumeFrame extends Refd {
+  type: "resume";
+  cursors: Record<string, number>;
+}
+export interface DirectOpenFrame extends Refd {
+  type: "direct.open";
+  username: string;
+}
+export interface ReadMarkFrame extends Refd {
+  type: "read.mark";
+  room: string;
+  seq: number;
+}
+export interface MembersListFrame extends Refd {
+  type: "members.list";
+  room: string;
+}
+export interface TypingFrame extends Refd {
+  type: "typing";
+  room: string;
+}
+export interface PingFrame extends Refd {
+  type: "ping";
+}
+
+export type ClientFrame =
+  | MessageSendFrame
+  | MessageEditFrame
+  | MessageDeleteFrame
+  | RoomJoinFrame
+  | RoomLeaveFrame
+  | HistoryFetchFrame
+  | ResumeFrame
+  | DirectOpenFrame
+  | ReadMarkFrame
+  | MembersListFrame
+  | TypingFrame
+  | PingFrame;
+
+// Server frames (section 4).
+
+export interface HelloFrame {
+  type: "hello";
+  protocol: number;
+  user: Person;
+  rooms: HelloRoom[];
+  limits: Limits;
+}
+export interface AckFrame {
+  type: "ack";
+  ref: Ref | null;
+  room: string;
+  seq: number;
+  /** message.send only. */
+  client_id?: string | null;
+}
+export interface HistoryFrame {
+  type: "history";
+  ref: Ref | null;
+  room: string;
+  messages: Message[];
+  has_more: boolean;
+}
+export type ResumedRoom =
+  | { replayed: number; last_seq: number; gap?: undefined; error?: undefined }
+  | { replayed: 0; last_seq: number; gap: { after: number; through: number }; error?: undefined }
+  | { replayed: 0; last_seq: number; error: "cursor_ahead"; message?: string; gap?: undefined }
+  | { error: "room_not_found"; message?: string; gap?: undefined }
+  | { error: "invalid"; message?: string; gap?: undefined };
+export interface ResumedFrame {
+  type: "resumed";
+  ref: Ref | null;
+  rooms: Record<string, ResumedRoom>;
+}
+export interface PongFrame {
+  type: "pong";
+  ref: Ref | null;
+}
+export interface ErrorFrame {
+  type: "error";
+  code: ErrorCode | (string & {});
+  message: string;
+  ref?: Ref;
+  details?: {
+    retry_after?: number;
+    field?: string;
+    max_length?: number;
+    max_count?: number;
+    ids?: string[];
+    known?: string[];
+    [key: string]: unknown;
+  };
+}
+export interface MessageNewFrame {
+  type: "message.new";
+  room: string;
+  message: Message;
+}
+export interface MessageEditedFrame {
+  type: "message.edited";
+  room: string;
+  message: Message;
+}
+export interface MessageDeletedFrame {
+  type: "message.deleted";
+  room: string;
+  message: Message;
+}
+export interface MemberJoinedFrame {
+  type: "member.joined";
+  room: string;
+  user: Person;
+}
+export interface MemberLeftFrame {
+  type: "member.left";
+  room: string;
+  user: Person;
+}
+export interface RoomJoinedFrame {
+  type: "room.joined";
+  room: Room;
+}
+export interface RoomLeftFrame {
+  type: "room.left";
+  room: string;
+}
+export interface MembersFrame {
+  type: "members";
+  ref: Ref | null;
+  room: string;
+  members: Member[];
+  online_count: number;
+}
+export interface PresenceFrame {
+  type: "presence";
+  room: string;
+  changes: { user: Person; online: boolean }[];
+}
+export interface TypingNoticeFrame {
+  type: "typing";
+  room: string;
+  user: Person;
+  expires_in: number;
+}
+export interface ReadUpdatedFrame {
+  type: "read.updated";
+  room: string;
+  last_read_seq: number;
+  unread: number;
+}
+
+export type ServerFrame =
+  | HelloFrame
+  | AckFrame
+  | HistoryFrame
+  | ResumedFrame
+  | PongFrame
+  | ErrorFrame
+  | MessageNewFrame
+  | MessageEditedFrame
+  | MessageDeletedFrame
+  | MemberJoinedFrame
+  | MemberLeftFrame
+  | RoomJoinedFrame
+  | RoomLeftFrame
+  | MembersFrame
+  | PresenceFrame
+  | TypingNoticeFrame
+  | ReadUpdatedFrame;
+
+/** What the server answers to each client frame (besides `error`). */
+export interface ReplyTo {
+  "message.send": AckFrame;
+  "message.edit": AckFrame;
+  "message.delete": AckFrame;
+  "room.join": AckFrame;
+  "room.leave": AckFrame;
+  "history.fetch": HistoryFrame;
+  resume: ResumedFrame;
+  "direct.open": AckFrame;
+  "read.mark": AckFrame;
+  "members.list": MembersFrame;
+  ping: PongFrame;
+}
+export type RequestFrame = Extract<ClientFrame, { type: keyof ReplyTo }>;
+
+/** The `code` of an `error` frame (section 6). */
+export const ErrorCodes = {
+  BAD_FRAME: "bad_frame",
+  INVALID: "invalid",
+  BODY_EMPTY: "body_empty",
+  BODY_TOO_LONG: "body_too_long",
+  BODY_INVALID: "body_invalid",
+  ROOM_NOT_FOUND: "room_not_found",
+  NOT_MEMBER: "not_member",
+  USER_NOT_FOUND: "user_not_found",
+  ALREADY_MEMBER: "already_member",
+  ROOM_ARCHIVED: "room_archived",
+  MESSAGE_NOT_FOUND: "message_not_found",
+  MESSAGE_DELETED: "message_deleted",
+  FORBIDDEN: "forbidden",
+  RATE_LIMITED: "rate_limited",
+  CURSOR_AHEAD: "cursor_ahead",
+  UNAVAILABLE: "unavailable",
+  INTERNAL: "internal",
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** WebSocket close codes the server uses (section 6, "Close codes"). */
+export const CloseCodes = {
+  PROTOCOL_ERROR: 1002,
+  ABNORMAL: 1006,
+  INVALID_UTF8: 1007,
+  TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  SERVICE_RESTART: 1012,
+  TRY_AGAIN_LATER: 1013,
+  NOT_LOGGED_IN: 4001,
+  ACCESS_ENDED: 4003,
+  SLOW_READER: 4008,
+  TOO_MANY_SOCKETS: 4009,
+  TOO_MANY_HANDSHAKES: 4029,
+} as const;
+export type CloseCode = (typeof CloseCodes)[keyof typeof CloseCodes];
+
+/** Closes after which reconnecting with the same credentials cannot succeed. */
+export const LOGGED_OUT_CODES: ReadonlySet<number> = new Set([
+  CloseCodes.NOT_LOGGED_IN,
+  CloseCodes.ACCESS_ENDED,
+]);

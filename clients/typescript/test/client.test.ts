@@ -1,0 +1,336 @@
+// ParleyClient against the in-memory server (test/fake-server.ts): section 5 of
+// docs/protocol.md, step by step.
+
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { ParleyClient, ProtocolError, type ClientOptions } from "../src/index.js";
+import { FakeServer, FakeSocket } from "./fake-server.js";
+
+const ROOM = "2f9c1e4a-7b3d-4c8e-9a61-5d0b8e7f3a12";
+const OTHER = "7d41b0f3-2c8a-4e6b-b1f9-0a3c5e7d9b24";
+const URL = "ws://parley.test/ws/";
+
+let server: FakeServer;
+let client: ParleyClient;
+let ids = 0;
+
+function makeClient(options: ClientOptions = {}): ParleyClient {
+  client = new ParleyClient({
+    WebSocket: FakeSocket,
+    newClientId: () => `cid-${++ids}`,
+    ...options,
+  });
+  return client;
+}
+
+async function run(ms = 0): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms);
+}
+
+async function connect(options: ClientOptions = {}, token?: string): Promise<ParleyClient> {
+  makeClient(options);
+  const live = client.connect({ url: URL, ...(token ? { token } : {}) });
+  await run(1);
+  await live;
+  return client;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  server = new FakeServer([ROOM, OTHER]);
+  ids = 0;
+});
+
+afterEach(() => {
+  client?.close();
+  vi.useRealTimers();
+});
+
+describe("connecting and resuming", () => {
+  test("opens with resume=1 and sends resume as its first frame, before hello is read", async () => {
+    makeClient();
+    const states: string[] = [];
+    client.on("state", (state) => states.push(state));
+    const live = client.connect({ url: URL });
+    await run(1);
+    await live;
+    const socket = server.last;
+    expect(socket.url).toBe(`${URL}?resume=1`);
+    expect(socket.sent[0]).toEqual({ type: "resume", cursors: {}, ref: expect.any(Number) });
+    expect(states).toEqual(["connecting", "catching-up", "live"]);
+    expect(client.user?.username).toBe("alice");
+    expect(client.room(ROOM)?.cursor).toBe(0);
+  });
+
+  test("a token goes in the Authorization header; a bad token stops with 4001", async () => {
+    await connect({}, "parley_alice");
+    expect(server.last.headers).toEqual({ Authorization: "Bearer parley_alice" });
+    client.close();
+
+    makeClient();
+    const loggedOut: number[] = [];
+    client.on("loggedOut", ({ code }) => loggedOut.push(code));
+    const live = client.connect({ url: URL, token: "parley_wrong" });
+    const failed = expect(live).rejects.toThrow(/4001/);
+    await run(60_000);
+    await failed;
+    expect(loggedOut).toEqual([4001]);
+    expect(client.state).toBe("logged-out");
+    expect(server.sockets).toHaveLength(2); // never retried
+  });
+
+  test("after a drop it resumes from the contiguous cursors, and missed entries arrive once", async () => {
+    await connect();
+    server.post(ROOM, "one");
+    server.post(ROOM, "two");
+    await run(1);
+    expect(client.room(ROOM)?.cursor).toBe(2);
+
+    server.last.drop(1006);
+    server.post(ROOM, "three while away");
+    const events: number[] = [];
+    client.on("message", ({ message }) => events.push(message.seq));
+    await run(500);
+    expect(server.sockets).toHaveLength(2);
+    expect(server.last.sent[0]).toMatchObject({ type: "resume", cursors: { [ROOM]: 2, [OTHER]: 0 } });
+    expect(client.messages(ROOM).map((m) => m.body)).toEqual(["one", "two", "three while away"]);
+    expect(events).toEqual([3]);
+    expect(client.state).toBe("live");
+  });
+
+  test("4003 while connected stops reconnecting", async () => {
+    await connect();
+    server.last.drop(4003);
+    await run(120_000);
+    expect(client.state).toBe("logged-out");
+    expect(server.sockets).toHaveLength(1);
+  });
+
+  test("backoff: full jitter below min(30 s, 0.5 s * 2^attempt), reset after 10 s up", async () => {
+    makeClient({ random: () => 0.999 });
+    server.refuseWith = [1006, 1012, 1013, 4008, 4009, 4029, 1011, 1006, 1006];
+    void client.connect({ url: URL });
+    await run(200_000);
+    // Each refused socket closes as it opens, so the time between sockets is the delay.
+    const opened = server.sockets.map((socket) => socket.createdAt);
+    const delays = opened.slice(1).map((at, index) => at - opened[index]!);
+    const ceilings = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000];
+    expect(delays).toHaveLength(ceilings.length);
+    delays.forEach((delay, attempt) => {
+      expect(delay).toBeLessThanOrEqual(ceilings[attempt]!);
+      expect(delay).toBeGreaterThanOrEqual(ceilings[attempt]! * 0.999 - 1);
+    });
+    expect(client.state).toBe("live");
+    // After 10 s up, the next drop waits at most 0.5 s again.
+    server.last.drop(1012);
+    const before = server.sockets.length;
+    await run(500);
+    expect(server.sockets.length).toBe(before + 1);
+  });
+
+  test("with no randomness the delay is zero: the jitter is full", async () => {
+    makeClient({ random: () => 0 });
+    server.refuseWith = [1006, 1006, 1006];
+    void client.connect({ url: URL });
+    await run(10);
+    expect(server.sockets).toHaveLength(4);
+    expect(client.state).toBe("live");
+  });
+
+  test("pings after 30 s idle and reconnects when no pong comes within 10 s", async () => {
+    await connect();
+    server.silent = true;
+    await run(30_000);
+    expect(server.received.filter((f) => f.type === "ping")).toHaveLength(0);
+    await run(5_000);
+    expect(server.received.filter((f) => f.type === "ping")).toHaveLength(1);
+    expect(server.sockets).toHaveLength(1);
+    await run(9_000);
+    expect(server.sockets).toHaveLength(1); // still waiting for the pong
+    await run(7_000); // 10 s, plus up to one 5 s check, plus up to 0.5 s of backoff
+    expect(server.sockets).toHaveLength(2);
+  });
+});
+
+describe("the outbox", () => {
+  test("a post whose ack was lost is resent with the same client_id and posted once", async () => {
+    await connect();
+    server.loseNextAck = true;
+    const acked = client.send(ROOM, "hello");
+    await run(1);
+    expect(server.last.readyState).toBe(3);
+    expect(client.pendingPosts()).toHaveLength(1);
+    await run(1_000);
+    const ack = await acked;
+    expect(ack).toMatchObject({ type: "ack", room: ROOM, seq: 1, client_id: "cid-1" });
+    const sends = server.received.filter((f) => f.type === "message.send");
+    expect(sends.map((f) => f.client_id)).toEqual(["cid-1", "cid-1"]);
+    expect(server.timelines.get(ROOM)).toHaveLength(1);
+    expect(client.messages(ROOM).map((m) => m.body)).toEqual(["hello"]);
+    expect(client.pendingPosts()).toHaveLength(0);
+  });
+
+  test("posts made while disconnected go out after the resume", async () => {
+    await connect();
+    server.last.drop(1006);
+    const acked = client.send(ROOM, "queued", { clientId: "mine" });
+    await run(1_000);
+    expect(await acked).toMatchObject({ seq: 1, client_id: "mine" });
+    const frames = server.last.sent.map((f) => f.type);
+    expect(frames).toEqual(["resume", "message.send"]);
+  });
+
+  test("rate_limited waits retry_after and resends the same frame", async () => {
+    await connect();
+    server.rateLimits = [1.5];
+    const acked = client.send(ROOM, "soon", { attachments: ["6f1d1c7e-2b8a-4f0e-9d3c-5a7b9e1f2c3d"] });
+    await run(1_000);
+    expect(server.received.filter((f) => f.type === "message.send")).toHaveLength(1);
+    await run(600);
+    const sends = server.received.filter((f) => f.type === "message.send");
+    expect(sends).toHaveLength(2);
+    const { ref: _first, ...first } = sends[0]!;
+    const { ref: _second, ...second } = sends[1]!;
+    expect(second).toEqual(first);
+    expect(first.attachments).toEqual(["6f1d1c7e-2b8a-4f0e-9d3c-5a7b9e1f2c3d"]);
+    expect((await acked).seq).toBe(1);
+  });
+
+  test("a refusal that retrying cannot fix rejects the post", async () => {
+    await connect();
+    const refused = client.send("no-such-room", "hi");
+    const failed = expect(refused).rejects.toBeInstanceOf(ProtocolError);
+    await run(1);
+    await failed;
+    expect(client.pendingPosts()).toHaveLength(0);
+  });
+});
+
+describe("the room store", () => {
+  test("deduplicates by seq: a second copy replaces the first, never shows twice", async () => {
+    await connect();
+    server.post(ROOM, "once");
+    await run(1);
+    const events: string[] = [];
+    client.on("message", ({ change }) => events.push(change));
+    // The same entry again (as resume without ?resume=1 would send it), then a newer copy.
+    server.last.push({ type: "message.new", room: ROOM, message: server.timelines.get(ROOM)![0] });
+    server.change(ROOM, 1, { body: "once, edited", edited_at: "2026-12-03T12:01:00+00:00" }, false);
+    server.last.push({ type: "message.new", room: ROOM, message: server.timelines.get(ROOM)![0] });
+    expect(client.messages(ROOM).map((m) => m.body)).toEqual(["once, edited"]);
+    expect(events).toEqual(["updated"]);
+  });
+
+  test("edits and deletes apply to held entries and are ignored otherwise", async () => {
+    await connect();
+    server.post(ROOM, "typo");
+    server.post(ROOM, "gone soon");
+    await run(1);
+    server.change(ROOM, 1, { body: "fixed", edited_at: "2026-12-03T12:01:00+00:00" });
+    server.change(ROOM, 2, { body: "", deleted: true });
+    const [first, second] = client.messages(ROOM);
+    expect(first).toMatchObject({ body: "fixed", edited_at: "2026-12-03T12:01:00+00:00" });
+    expect(second).toMatchObject({ body: "", deleted: true });
+
+    const message = { ...server.timelines.get(ROOM)![0]!, seq: 99 };
+    server.last.push({ type: "message.edited", room: ROOM, message });
+    expect(client.messages(ROOM)).toHaveLength(2);
+  });
+
+  test("after a resume, the held range is refetched to pick up edits made while away", async () => {
+    await connect();
+    server.post(ROOM, "before");
+    await run(1);
+    server.last.drop(1006);
+    server.change(ROOM, 1, { body: "", deleted: true }, false);
+    await run(1_000);
+    expect(client.messages(ROOM)[0]).toMatchObject({ deleted: true, body: "" });
+    const fetch = server.received.find((f) => f.type === "history.fetch");
+    expect(fetch).toMatchObject({ room: ROOM, after: 0 });
+  });
+
+  test("a gap is recorded, then filled page by page within the page bound", async () => {
+    await connect({ pageSize: 10 });
+    server.replayMax = 5;
+    server.post(ROOM, "seen");
+    await run(1);
+    server.last.drop(1006);
+    for (let n = 2; n <= 31; n += 1) server.post(ROOM, `missed ${n}`);
+    const gaps: unknown[] = [];
+    client.on("gap", (event) => gaps.push(event));
+    await run(1_000);
+    expect(gaps).toEqual([{ room: ROOM, gap: { after: 1, through: 31 } }]);
+    expect(client.room(ROOM)?.cursor).toBe(1);
+
+    server.post(ROOM, "live after the gap");
+    await run(1);
+    expect(client.room(ROOM)?.cursor).toBe(1); // not contiguous yet
+    const filling = client.fillGap(ROOM, { maxPages: 2 });
+    await run(1);
+    expect(await filling).toBe(false);
+    expect(client.room(ROOM)?.cursor).toBe(21);
+    expect(client.room(ROOM)?.gap).toEqual({ after: 21, through: 31 });
+
+    const rest = client.fillGap(ROOM);
+    await run(1);
+    expect(await rest).toBe(true);
+    expect(client.room(ROOM)?.cursor).toBe(32);
+    expect(client.room(ROOM)?.gap).toBeNull();
+    expect(gaps.at(-1)).toEqual({ room: ROOM, gap: null });
+    const seqs = client.messages(ROOM).map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: 32 }, (_, i) => i + 1));
+    const fetches = server.received.filter((f) => f.type === "history.fetch" && f.after !== 0);
+    expect(fetches.every((f) => (f.limit as number) <= 10)).toBe(true);
+  });
+
+  test("cursor_ahead throws the room's entries away and loads its newest page", async () => {
+    await connect();
+    server.post(ROOM, "one");
+    server.post(ROOM, "two");
+    await run(1);
+    server.last.drop(1006);
+    server.timelines.set(ROOM, server.timelines.get(ROOM)!.slice(0, 1)); // the server forgot one
+    const resets: string[] = [];
+    client.on("room", ({ room, change }) => change === "reset" && resets.push(room));
+    await run(1_000);
+    expect(resets).toEqual([ROOM]);
+    expect(client.room(ROOM)?.cursor).toBe(1);
+    expect(client.messages(ROOM).map((m) => m.body)).toEqual(["one"]);
+  });
+
+  test("room_not_found in resumed drops the room, as does a hello that no longer lists it", async () => {
+    await connect();
+    expect(client.store.ids().sort()).toEqual([ROOM, OTHER].sort());
+    server.last.drop(1006);
+    server.timelines.delete(OTHER);
+    const removed: string[] = [];
+    client.on("room", ({ room, change }) => change === "removed" && removed.push(room));
+    await run(1_000);
+    expect(removed).toEqual([OTHER]);
+    expect(client.store.ids()).toEqual([ROOM]);
+    expect(server.last.sent[0]).toMatchObject({ cursors: { [OTHER]: 0 } });
+  });
+
+  test("room.joined adds a room just before its joined line; room.left removes it", async () => {
+    await connect();
+    const room = "4c0d7e52-91f3-4a8b-8f26-3b5e9a1c7d40";
+    server.last.push({ type: "room.joined", room: { id: room, name: "new", kind: "group",
+      visibility: "public", archived: false, last_seq: 5 } });
+    expect(client.room(room)?.cursor).toBe(4);
+    server.last.push({ type: "room.left", room });
+    expect(client.room(room)).toBeUndefined();
+  });
+
+  test("request() types its reply and rejects an error with ProtocolError", async () => {
+    await connect();
+    server.post(ROOM, "a");
+    const page = client.request({ type: "history.fetch", room: ROOM, limit: 5 });
+    const pong = client.request({ type: "ping" });
+    await run(1);
+    expect((await page).messages.map((m) => m.body)).toEqual(["a"]);
+    expect((await pong).type).toBe("pong");
+    const bad = client.request({ type: "history.fetch", room: ROOM, limit: 500 });
+    const failed = expect(bad).rejects.toMatchObject({ code: "invalid" });
+    await run(1);
+    await failed;
+  });
+});
