@@ -1,12 +1,14 @@
 export * from "./frames.js";
 export { RoomStore, type Change, type Gap, type RoomState } from "./store.js";
 export {
-  ParleyClient,
+  Connection,
   Disconnected,
   ProtocolError,
-  type ClientEvents,
-  type ClientOptions,
   type ClientState,
   type ConnectOptions,
+  type ConnectionEvents,
+  type ConnectionHooks,
+  type ConnectionOptions,
   type WebSocketConstructor,
-} from "./client.js";
+} from "./connection.js";
+export { ParleyClient, type ClientEvents, type ClientOptions } from "./client.js";

@@ -97,6 +97,11 @@ describe("connecting and resuming", () => {
     expect(client.state).toBe("live");
   });
 
+  test("a token without an injected WebSocket is refused: a browser cannot send the header", () => {
+    const browserClient = new ParleyClient();
+    expect(() => browserClient.connect({ url: URL, token: "parley_alice" })).toThrow(/Authorization/);
+  });
+
   test("4003 while connected stops reconnecting", async () => {
     await connect();
     server.last.drop(4003);
@@ -193,6 +198,22 @@ describe("the outbox", () => {
     expect(second).toEqual(first);
     expect(first.attachments).toEqual(["6f1d1c7e-2b8a-4f0e-9d3c-5a7b9e1f2c3d"]);
     expect((await acked).seq).toBe(1);
+  });
+
+  test("after 1009 the post that caused it is not resent; the others are", async () => {
+    await connect();
+    server.last.drop(1006);
+    const kept = client.send(ROOM, "small");
+    await run(1_000);
+    await kept;
+    const big = client.send(ROOM, "x".repeat(100));
+    const refused = expect(big).rejects.toThrow(/1009/);
+    server.last.drop(1009); // as the server would, right after reading the frame
+    await refused;
+    await run(1_000);
+    const sends = server.received.filter((f) => f.type === "message.send");
+    expect(sends.map((f) => f.body)).toEqual(["small"]);
+    expect(client.pendingPosts()).toEqual([]);
   });
 
   test("a refusal that retrying cannot fix rejects the post", async () => {
@@ -318,6 +339,11 @@ describe("the room store", () => {
     expect(client.room(room)?.cursor).toBe(4);
     server.last.push({ type: "room.left", room });
     expect(client.room(room)).toBeUndefined();
+    const direct = "9a4f3c2e-1b0d-4e8f-a7c6-5d4e3f2a1b0c";
+    server.last.push({ type: "room.joined", room: { id: direct, name: "Bob", kind: "direct",
+      visibility: "invite", archived: false, last_seq: 0,
+      peer: { username: "bob", display_name: "Bob" } } });
+    expect(client.room(direct)?.cursor).toBe(0);
   });
 
   test("request() types its reply and rejects an error with ProtocolError", async () => {
