@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -231,7 +232,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # django-storages). Never served as stored: chat/downloads.py checks the room's access rule,
 # then streams the file or redirects to the storage's own (signed, expiring) URL.
 MEDIA_ROOT = Path(os.environ.get("PARLEY_MEDIA_ROOT", BASE_DIR / "media"))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": os.environ.get("PARLEY_STORAGE_BACKEND")
         or "django.core.files.storage.FileSystemStorage",
