@@ -44,6 +44,7 @@ interface SocketLike {
   addEventListener(type: string, listener: (event: { data?: unknown; code?: number }) => void): void;
 }
 
+const CONNECTING = 0;
 const OPEN = 1;
 const RETRY_LATER = new Set(["rate_limited", "unavailable", "internal"]);
 
@@ -100,6 +101,8 @@ export class ProtocolError extends Error {
 interface Waiting {
   resolve: (frame: ServerFrame) => void;
   reject: (error: Error) => void;
+  /** Set when the frame is a post from the outbox. */
+  clientId?: string;
 }
 interface OutboxItem {
   frame: MessageSendFrame & { client_id: string };
@@ -118,8 +121,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   private nextRef = 1;
   private readonly pending = new Map<number, Waiting>();
   private readonly outbox = new Map<string, OutboxItem>();
-  private lastSentClientId: string | undefined;
   private lastHeard = 0;
+  private attemptStarted = 0;
   private pingSent = 0;
   private livenessTimer: ReturnType<typeof setInterval> | undefined;
   private stableTimer: ReturnType<typeof setTimeout> | undefined;
@@ -154,6 +157,8 @@ export class Connection extends Emitter<ConnectionEvents> {
           "pass {WebSocket} from the ws package, or use the session cookie.",
       );
     }
+    // Also while waiting to reconnect (no socket then): that attempt and its timers are replaced.
+    this.stopTimers();
     if (this.socket) this.close();
     this.connectOptions = { ...connectOptions, WebSocket };
     this.attempt = 0;
@@ -220,6 +225,7 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private open(): void {
     const options = this.connectOptions!;
+    this.attemptStarted = Date.now();
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
     const separator = options.url.includes("?") ? "&" : "?";
     const url = `${options.url}${separator}resume=1`;
@@ -285,13 +291,18 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.socket = null;
     this.ready = false;
     clearTimeout(this.stableTimer);
-    this.rejectPending();
-    if (code === CloseCodes.TOO_BIG && this.lastSentClientId) {
-      // Never resend the frame that caused 1009.
-      const item = this.outbox.get(this.lastSentClientId);
-      this.outbox.delete(this.lastSentClientId);
-      item?.reject(new Error("The server refused the frame as too large (1009)."));
+    if (code === CloseCodes.TOO_BIG) {
+      // Never resend the frame that caused 1009. The server answers frames in order and closes
+      // at the one too large, so it is the oldest still waiting for its reply (not the last
+      // sent: posts sent right after it did nothing wrong).
+      const culprit = this.pending.values().next().value?.clientId;
+      const item = culprit ? this.outbox.get(culprit) : undefined;
+      if (culprit && item) {
+        this.outbox.delete(culprit);
+        item.reject(new Error("The server refused the frame as too large (1009)."));
+      }
     }
+    this.rejectPending();
     if (LOGGED_OUT_CODES.has(code)) {
       this.stopTimers();
       this.setState("logged-out");
@@ -311,29 +322,40 @@ export class Connection extends Emitter<ConnectionEvents> {
   // A dead network can leave a socket "open" for minutes: ping when idle, drop when unanswered.
   private checkLiveness(): void {
     const socket = this.socket;
-    if (!socket || socket.readyState !== OPEN) return;
+    if (!socket) return;
     const now = Date.now();
-    if (this.pingSent && now - this.pingSent > this.options.pongWaitMs) {
-      this.pingSent = 0;
-      socket.close();
-      this.closed(socket, CloseCodes.ABNORMAL);
-    } else if (!this.pingSent && now - this.lastHeard > this.options.idleBeforePingMs) {
+    const { pongWaitMs, idleBeforePingMs } = this.options;
+    if (socket.readyState === CONNECTING) {
+      // A handshake nobody answers (a frozen server, a black-holed route) would hang until the
+      // OS gives up, minutes later: it gets as long as a pong.
+      if (now - this.attemptStarted > pongWaitMs) this.abandon(socket);
+    } else if (socket.readyState !== OPEN) {
+      return;
+    } else if (this.pingSent && now - this.pingSent > pongWaitMs) {
+      this.abandon(socket);
+    } else if (!this.pingSent && now - this.lastHeard > idleBeforePingMs) {
       this.pingSent = now;
       this.transmit({ type: "ping", ref: this.nextRef++ });
     }
   }
 
+  private abandon(socket: SocketLike): void {
+    this.pingSent = 0;
+    socket.close();
+    this.closed(socket, CloseCodes.ABNORMAL);
+  }
+
   private exchange(frame: RequestFrame, beforeReady = false): Promise<ServerFrame> {
     if (!this.isOpen() || (!this.ready && !beforeReady)) return Promise.reject(new Disconnected());
     const ref = this.nextRef++;
+    const clientId = frame.type === "message.send" ? frame.client_id : undefined;
     return new Promise((resolve, reject) => {
-      this.pending.set(ref, { resolve, reject });
+      this.pending.set(ref, { resolve, reject, clientId });
       this.transmit({ ...frame, ref });
     });
   }
 
-  private transmit(frame: { type: string; ref: number; client_id?: string }): void {
-    this.lastSentClientId = frame.type === "message.send" ? frame.client_id : undefined;
+  private transmit(frame: { type: string; ref: number }): void {
     this.socket!.send(JSON.stringify(frame));
   }
 

@@ -102,14 +102,6 @@ describe("connecting and resuming", () => {
     expect(() => browserClient.connect({ url: URL, token: "parley_alice" })).toThrow(/Authorization/);
   });
 
-  test("4003 while connected stops reconnecting", async () => {
-    await connect();
-    server.last.drop(4003);
-    await run(120_000);
-    expect(client.state).toBe("logged-out");
-    expect(server.sockets).toHaveLength(1);
-  });
-
   test("backoff: full jitter below min(30 s, 0.5 s * 2^attempt), reset after 10 s up", async () => {
     makeClient({ random: () => 0.999 });
     server.refuseWith = [1006, 1012, 1013, 4008, 4009, 4029, 1011, 1006, 1006];
@@ -153,6 +145,32 @@ describe("connecting and resuming", () => {
     expect(server.sockets).toHaveLength(1); // still waiting for the pong
     await run(7_000); // 10 s, plus up to one 5 s check, plus up to 0.5 s of backoff
     expect(server.sockets).toHaveLength(2);
+  });
+
+  test("connect() while waiting to reconnect replaces the waiting attempt: one socket, one timer", async () => {
+    await connect();
+    server.last.drop(1006);
+    expect(client.state).toBe("reconnecting");
+    const live = client.connect({ url: URL }); // say, a "reconnect now" button
+    await run(1);
+    await live;
+    await run(60_000);
+    expect(server.sockets).toHaveLength(2);
+    expect(vi.getTimerCount()).toBe(1); // the liveness check, once
+  });
+
+  test("a handshake that is never answered is given up after the pong wait, and retried", async () => {
+    await connect();
+    server.hangHandshakes = 1;
+    server.last.drop(1006);
+    await run(500);
+    expect(server.sockets).toHaveLength(2);
+    expect(server.last.readyState).toBe(0); // still connecting
+    await run(9_000);
+    expect(server.sockets).toHaveLength(2);
+    await run(6_500); // 10 s, plus up to one 5 s check, plus up to 1 s of backoff
+    expect(server.sockets).toHaveLength(3);
+    expect(client.state).toBe("live");
   });
 });
 
@@ -198,22 +216,6 @@ describe("the outbox", () => {
     expect(second).toEqual(first);
     expect(first.attachments).toEqual(["6f1d1c7e-2b8a-4f0e-9d3c-5a7b9e1f2c3d"]);
     expect((await acked).seq).toBe(1);
-  });
-
-  test("after 1009 the post that caused it is not resent; the others are", async () => {
-    await connect();
-    server.last.drop(1006);
-    const kept = client.send(ROOM, "small");
-    await run(1_000);
-    await kept;
-    const big = client.send(ROOM, "x".repeat(100));
-    const refused = expect(big).rejects.toThrow(/1009/);
-    server.last.drop(1009); // as the server would, right after reading the frame
-    await refused;
-    await run(1_000);
-    const sends = server.received.filter((f) => f.type === "message.send");
-    expect(sends.map((f) => f.body)).toEqual(["small"]);
-    expect(client.pendingPosts()).toEqual([]);
   });
 
   test("a refusal that retrying cannot fix rejects the post", async () => {
@@ -358,5 +360,127 @@ describe("the room store", () => {
     const failed = expect(bad).rejects.toMatchObject({ code: "invalid" });
     await run(1);
     await failed;
+  });
+});
+
+// docs/protocol.md section 6, "Close codes": what the SDK does after each code the server sends.
+describe("close codes", () => {
+  function loggedOutCodes(): number[] {
+    const codes: number[] = [];
+    client.on("loggedOut", ({ code }) => codes.push(code));
+    return codes;
+  }
+
+  test("4001 on a reconnect (the token was revoked meanwhile): loggedOut, and no more attempts", async () => {
+    await connect({}, "parley_alice");
+    const codes = loggedOutCodes();
+    server.tokens.delete("parley_alice");
+    server.last.drop(1006);
+    await run(120_000);
+    expect(codes).toEqual([4001]);
+    expect(client.state).toBe("logged-out");
+    expect(server.sockets).toHaveLength(2); // the one refused, then none
+  });
+
+  test("4003 while connected: loggedOut, no reconnect, and posts wait for the next connect()", async () => {
+    await connect();
+    const codes = loggedOutCodes();
+    server.last.drop(4003);
+    const waiting = client.send(ROOM, "after the login ended");
+    await run(120_000);
+    expect(codes).toEqual([4003]);
+    expect(client.state).toBe("logged-out");
+    expect(server.sockets).toHaveLength(1);
+    expect(client.pendingPosts()).toHaveLength(1);
+
+    // Logged in again: the post goes out once the new socket has resumed.
+    const live = client.connect({ url: URL });
+    await run(1);
+    await live;
+    await run(1);
+    expect((await waiting).seq).toBe(1);
+  });
+
+  // Each of these may close a socket that was live; none ends the login.
+  test.each([
+    [4008, "the client did not read its frames"],
+    [1009, "a frame was too large"],
+    [1011, "an internal error"],
+    [1012, "a server restart"],
+    [1013, "the database was unreachable"],
+  ])("%i (%s) while live: reconnects after the backoff delay and resumes", async (code) => {
+    await connect({ random: () => 0.999 });
+    const codes = loggedOutCodes();
+    server.post(ROOM, "seen");
+    await run(1);
+    server.last.drop(code);
+    server.post(ROOM, "missed");
+    expect(client.state).toBe("reconnecting");
+    await run(490); // the first delay is random() * 500 ms
+    expect(server.sockets).toHaveLength(1);
+    await run(20);
+    expect(server.sockets).toHaveLength(2);
+    await run(1);
+    expect(server.last.sent[0]).toMatchObject({ type: "resume", cursors: { [ROOM]: 1, [OTHER]: 0 } });
+    expect(client.state).toBe("live");
+    expect(client.messages(ROOM).map((m) => m.body)).toEqual(["seen", "missed"]);
+    expect(codes).toEqual([]);
+  });
+
+  // Refused right after the handshake, before hello: back off further on each refusal.
+  test.each([
+    [4009, "too many sockets"],
+    [4029, "too many handshakes"],
+    [1013, "the database was unreachable while opening"],
+  ])("%i (%s) at the handshake: retries with growing backoff until it is let in", async (code) => {
+    makeClient({ random: () => 0.999 });
+    const codes = loggedOutCodes();
+    server.refuseWith = [code, code, code];
+    const live = client.connect({ url: URL });
+    await run(10_000);
+    await live;
+    const opened = server.sockets.map((socket) => socket.createdAt);
+    const delays = opened.slice(1).map((at, index) => at - opened[index]!);
+    expect(delays).toHaveLength(3);
+    [500, 1_000, 2_000].forEach((ceiling, attempt) => {
+      expect(delays[attempt]).toBeGreaterThanOrEqual(ceiling * 0.999 - 1);
+      expect(delays[attempt]).toBeLessThanOrEqual(ceiling);
+    });
+    expect(client.state).toBe("live");
+    expect(codes).toEqual([]);
+  });
+
+  test("1009: the post too large is dropped, not resent; posts sent after it are resent once", async () => {
+    server.frameMaxBytes = 1_000;
+    await connect();
+    const big = client.send(ROOM, "x".repeat(1_000));
+    const after = client.send(ROOM, "sent right after");
+    const refused = expect(big).rejects.toThrow(/1009/);
+    await run(1);
+    await refused;
+    expect(server.sockets[0]!.readyState).toBe(3);
+    expect(client.pendingPosts().map((post) => post.body)).toEqual(["sent right after"]);
+    await run(1_000);
+    expect((await after).seq).toBe(1);
+    const sends = server.received.filter((f) => f.type === "message.send");
+    expect(sends.map((f) => f.body)).toEqual(["sent right after"]); // the first copy went unread
+    expect(server.timelines.get(ROOM)!.map((m) => m.body)).toEqual(["sent right after"]);
+    expect(client.pendingPosts()).toEqual([]);
+    expect(client.state).toBe("live");
+  });
+
+  test("1009 for a post resent after a reconnect: only that post is dropped", async () => {
+    server.frameMaxBytes = 1_000;
+    await connect();
+    server.last.drop(1006);
+    // Queued while away, then sent together after the resume: the big one first.
+    const big = client.send(ROOM, "y".repeat(1_000));
+    const small = client.send(ROOM, "small");
+    const refused = expect(big).rejects.toThrow(/1009/);
+    await run(1_000);
+    await refused;
+    await run(1_000);
+    expect((await small).seq).toBe(1);
+    expect(server.timelines.get(ROOM)!.map((m) => m.body)).toEqual(["small"]);
   });
 });

@@ -1,6 +1,7 @@
 // An in-memory Parley server for the unit tests: just enough of docs/protocol.md (hello,
-// resume with ?resume=1, send with client_id, edit, delete, history, ping) to drive
-// ParleyClient, plus knobs for faults: refusing logins, rate limits, lost acks, silence.
+// resume with ?resume=1, send with client_id, history, ping; edits and deletes by change())
+// to drive ParleyClient, plus knobs for faults: refusing or never answering handshakes, rate
+// limits, lost acks, silence, frames too large.
 // Sockets open and frames travel on timers, so tests drive them with vi's fake timers.
 
 import type { Message, Person } from "../src/frames.js";
@@ -16,6 +17,8 @@ export class FakeServer {
   readonly clientIds = new Map<string, { room: string; seq: number }>();
   replayMax = 1000;
   historyMaxPage = 200;
+  /** A larger text frame closes its socket with 1009, and no later frame is read. */
+  frameMaxBytes = 65536;
   /** The next N message.send frames get rate_limited with this retry_after. */
   rateLimits: number[] = [];
   /** Store the next message.send, then drop the socket before the ack. */
@@ -24,6 +27,8 @@ export class FakeServer {
   silent = false;
   /** Close the next handshakes with these codes, instead of sending hello. */
   refuseWith: number[] = [];
+  /** Never answer the next N handshakes: their sockets stay connecting. */
+  hangHandshakes = 0;
 
   constructor(rooms: string[]) {
     FakeServer.current = this;
@@ -78,8 +83,9 @@ export class FakeServer {
         last_seq: this.lastSeq(id), role: "member", last_read_seq: 0, unread: 0,
         last_activity_at: "2026-12-03T12:00:00+00:00", last_message: null,
       })),
-      limits: { body_max_length: 4000, frame_max_bytes: 65536, history_max_page: this.historyMaxPage,
-                replay_max: this.replayMax, attachments_per_message: 10, upload_max_bytes: 10485760 },
+      limits: { body_max_length: 4000, frame_max_bytes: this.frameMaxBytes,
+                history_max_page: this.historyMaxPage, replay_max: this.replayMax,
+                attachments_per_message: 10, upload_max_bytes: 10485760 },
     }, true);
   }
 
@@ -178,6 +184,10 @@ export class FakeSocket {
     this.headers = options?.headers ?? {};
     this.holding = url.includes("resume=1");
     this.server.sockets.push(this);
+    if (this.server.hangHandshakes > 0) {
+      this.server.hangHandshakes -= 1;
+      return;
+    }
     setTimeout(() => this.server.accept(this), 0);
   }
 
@@ -194,6 +204,7 @@ export class FakeSocket {
     // The server answers on its next turn, as a real one would.
     setTimeout(() => {
       if (this.readyState !== 1) return;
+      if (new TextEncoder().encode(text).length > this.server.frameMaxBytes) return this.drop(1009);
       this.server.handle(this, frame);
       if (wasHolding) for (const room of this.cursors.keys()) this.deliver(room);
     }, 0);
