@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run serve lock test quick lint setup browser nginx node clean
+.PHONY: run serve lock test quick lint setup browser nginx node app clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,19 +23,24 @@ browser:
 nginx:
 	@bash scripts/ensure-nginx
 
-# The browser tests' JavaScript (axe-core), as package-lock.json pins it; npm runs again only
-# when package-lock.json (or package.json) is newer than the last install.
+# The JavaScript workspaces (the SDK, the SvelteKit app, axe-core for the browser tests), as
+# package-lock.json pins them; npm runs again only when a package file is newer than the install.
 node: node_modules/.installed
 
-node_modules/.installed: package-lock.json package.json clients/typescript/package.json
+node_modules/.installed: package-lock.json package.json clients/typescript/package.json \
+		frontend/package.json
 	@bash scripts/ensure-node
 	npm ci --no-audit --no-fund
 	touch $@
 
-run: setup
+# The SvelteKit client, built to frontend/build/ (Parley serves it at /app/).
+app: node
+	npm run --workspace frontend build
+
+run: setup app
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Parley is at http://$(HOST):$(PORT)/  (log in as alice / parley-demo)"
+	@echo "Parley is at http://$(HOST):$(PORT)/ and its SvelteKit app at /app/  (log in as alice / parley-demo)"
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off \
 		--ws chat.realtime.uvicorn_protocol:SharedFrameProtocol
 
@@ -58,6 +63,7 @@ lock: setup
 test: setup browser nginx node
 	node --test tests/js/
 	npm run --workspace clients/typescript test
+	npm run --workspace frontend test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The inner loop: unit and in-process tests, without real servers, faults, browsers or the bench.

@@ -71,10 +71,20 @@ DENIED_FEATURES = (
 PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in DENIED_FEATURES)
 
 
-def content_security_policy(request: HttpRequest) -> str:
-    """The policy for the page answering `request`."""
+def content_security_policy(
+    request: HttpRequest,
+    *,
+    script_hashes: tuple[str, ...] = (),
+    style_attribute_hashes: tuple[str, ...] = (),
+) -> str:
+    """The policy for the page answering `request`, which may run the inline scripts and style
+    attributes whose hashes it names (the SvelteKit app's, chat/sveltekit_app.py)."""
     match = request.resolver_match
     directives = {**POLICY, **RELAXED.get(match.view_name if match else "", {})}
+    if script_hashes:
+        directives["script-src"] = (*directives["script-src"], *script_hashes)
+    if style_attribute_hashes:
+        directives["style-src-attr"] = ("'unsafe-hashes'", *style_attribute_hashes)
     socket = _socket_origin(request)
     if socket:
         directives["connect-src"] = (*directives["connect-src"], socket)

@@ -144,10 +144,11 @@ def restart_server(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> Callable[[], Server]:
-    """Start a new server process on the port of `server` (after `server.stop()`)."""
+    """Start a new server process on the port of `server` (after `server.stop()`), with
+    settings of its own if given (`restart(PARLEY_REPLAY_MAX="20")`)."""
 
-    def restart() -> Server:
-        again = start_server_on_port(tmp_path, server.port, **server_environment)
+    def restart(**settings: str) -> Server:
+        again = start_server_on_port(tmp_path, server.port, **server_environment, **settings)
         request.node.parley_servers.append(again)
         return again
 
