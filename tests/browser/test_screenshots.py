@@ -158,3 +158,19 @@ def test_a_busy_room_is_saved_for_the_docs_light_and_dark_on_a_desktop_and_on_a_
         expect(dot).to_have_count(1)
     expect(phone.locator("#sidebar")).to_be_hidden()  # rooms and members wait behind buttons
     save_for_docs(phone, "phone")
+
+
+def test_the_sveltekit_app_is_saved_for_the_docs(browsing, team) -> None:
+    """The same busy room in the SvelteKit client (/app/), light and dark."""
+    users, general, _ = team
+    page = browsing.new_page()
+    cookie = off_loop(session_cookie, users["alice"])
+    page.context.add_cookies([{**cookie, "url": browsing.server.origin}])
+    page.goto(f"/app/rooms/{general.public_id}")
+    expect(page.locator(".connection")).to_have_attribute("data-state", "live")
+    expect(page.locator(".timeline li.message")).to_have_count(len(GENERAL))
+    expect(page.locator(".members li")).to_have_count(4)
+    expect(page.locator(".timeline li.message").last).to_be_in_viewport(ratio=1)
+    save_for_docs(page, "app-light")
+    page.emulate_media(color_scheme="dark")
+    save_for_docs(page, "app-dark")

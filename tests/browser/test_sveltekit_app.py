@@ -14,7 +14,9 @@ from playwright.sync_api import Locator, Page, expect
 
 from chat.models import Message
 from chat.services.messages import message_delete, message_edit, message_post
-from tests.browser.harness import off_loop
+from tests.browser.axe import accessibility_violations, describe_violations
+from tests.browser.harness import PHONE, off_loop
+from tests.browser.test_files import png
 from tests.factories import PASSWORD, UserFactory, make_room
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,9 +43,9 @@ def people() -> tuple[Any, Any, Any]:
     return off_loop(build)
 
 
-def app_page(browsing: Any, user: Any) -> Page:
+def app_page(browsing: Any, user: Any, *, phone: bool = False) -> Page:
     """A new browser, logged in through the app's own log-in form, on /app/."""
-    page = browsing.new_page()
+    page = browsing.new_page(phone=phone)
     page.goto("/app/")
     expect(page).to_have_url(f"{browsing.server.origin}/app/login")
     page.get_by_label("Username").fill(user.username)
@@ -240,3 +242,48 @@ def test_logging_out_in_another_tab_sends_the_app_to_log_in(browsing, people) ->
     # The session's socket in the first tab is closed (4001/4003): it asks to log in, once.
     expect(bob_page).to_have_url(f"{browsing.server.origin}/app/login", timeout=15_000)
     expect(bob_page.get_by_label("Username")).to_be_visible()
+
+
+def test_a_picture_goes_from_one_person_to_the_other(browsing, people) -> None:
+    alice, bob, room = people
+    alice_page = app_page(browsing, alice)
+    bob_page = app_page(browsing, bob)
+    open_room(alice_page, room)
+    open_room(bob_page, room)
+    alice_page.locator("#attach").set_input_files(
+        [{"name": "harbour.png", "mimeType": "image/png", "buffer": png()}]
+    )
+    expect(alice_page.locator(".uploads li")).to_have_text("harbour.png ×")
+    send(alice_page, "the view")
+    picture = message(bob_page, "the view").locator(".attachments img")
+    expect(picture).to_have_attribute("alt", "harbour.png")
+    expect(picture).to_have_js_property("complete", True)
+    assert picture.evaluate("img => img.naturalWidth") > 0
+
+
+SCREENS = ("login", "home", "room", "directory")
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_the_app_is_accessible_on_desktop_and_phone(browsing, people, phone) -> None:
+    alice, _bob, room = people
+    page = browsing.new_page(phone=phone)
+    page.goto("/app/")
+    found = {"login": accessibility_violations(page)}
+    page.get_by_label("Username").fill(alice.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    wait_live(page)
+    found["home"] = accessibility_violations(page)
+    open_room(page, room)
+    found["room"] = accessibility_violations(page)
+    if phone:  # the room fills the screen; the way back leads to the list
+        timeline = page.locator(".timeline").bounding_box()
+        assert timeline and timeline["height"] >= 0.55 * PHONE["height"]
+        page.get_by_role("link", name="All rooms and conversations").click()
+        expect(page.locator(".sidebar")).to_be_visible()
+    page.goto("/app/rooms")
+    expect(page.locator("main h1")).to_have_text("Rooms")
+    found["directory"] = accessibility_violations(page)
+    failures = {screen: describe_violations(found[screen]) for screen in SCREENS if found[screen]}
+    assert not failures, failures

@@ -16,16 +16,18 @@ function csrfToken(): string {
   return match ? decodeURIComponent(match[1]!) : "";
 }
 
+/** A call to /api/v1/`path`: JSON in and out, or a FormData body (uploads) sent as it is. */
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const method = init.method ?? "GET";
   const headers: Record<string, string> = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-  if (init.body !== undefined) headers["Content-Type"] = "application/json";
+  const form = init.body instanceof FormData;
+  if (init.body !== undefined && !form) headers["Content-Type"] = "application/json";
   const response = await fetch(`/api/v1/${path}`, {
     method,
     headers,
     credentials: "same-origin",
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    body: init.body === undefined ? undefined : form ? (init.body as FormData) : JSON.stringify(init.body),
   });
   if (response.status === 204) return undefined as T;
   const data = await response.json().catch(() => null);

@@ -4,6 +4,7 @@
 
 import {
   ParleyClient,
+  type Attachment,
   type ClientState,
   type Gap,
   type HelloRoom,
@@ -14,6 +15,7 @@ import {
   type Room,
   type ServerFrame,
 } from "@parley/client";
+import { api } from "./api";
 
 /** A room in the sidebar. */
 export interface RoomItem {
@@ -139,12 +141,19 @@ export class Chat {
   }
 
   /** Posts through the SDK's outbox: shown as pending until acked, never posted twice. */
-  send(body: string): Promise<unknown> {
+  send(body: string, attachments: string[] = []): Promise<unknown> {
     const id = this.openId;
     if (!id) return Promise.resolve();
-    const sent = this.client.send(id, body);
+    const sent = this.client.send(id, body, { attachments });
     this.refreshMessages();
     return sent.finally(() => this.refreshMessages());
+  }
+
+  /** Uploads a file to the open room; post its id with the next message. */
+  upload(file: File): Promise<Attachment> {
+    const form = new FormData();
+    form.append("file", file);
+    return api<Attachment>(`rooms/${this.openId}/uploads`, { method: "POST", body: form });
   }
 
   edit(seq: number, body: string): Promise<unknown> {
