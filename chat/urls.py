@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat import downloads, sveltekit_app, views
+from chat import downloads, views
 
 app_name = "chat"
 urlpatterns = [
@@ -20,8 +20,4 @@ urlpatterns = [
         name="file-thumbnail",
     ),
     path("files/<uuid:attachment_id>/<str:name>", downloads.attachment_download, name="file"),
-    # The SvelteKit client: its built files, and its page for every other path under /app/.
-    path("app", sveltekit_app.app_file_or_page, name="app"),
-    path("app/", sveltekit_app.app_file_or_page),
-    path("app/<path:path>", sveltekit_app.app_file_or_page, name="app-path"),
 ]

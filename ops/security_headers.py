@@ -78,7 +78,7 @@ def content_security_policy(
     style_attribute_hashes: tuple[str, ...] = (),
 ) -> str:
     """The policy for the page answering `request`, which may run the inline scripts and style
-    attributes whose hashes it names (the SvelteKit app's, chat/sveltekit_app.py)."""
+    attributes whose hashes it names (the SvelteKit app's, ops/sveltekit_app.py)."""
     match = request.resolver_match
     directives = {**POLICY, **RELAXED.get(match.view_name if match else "", {})}
     if script_hashes:

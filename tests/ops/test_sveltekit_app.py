@@ -1,4 +1,4 @@
-"""Serving the built SvelteKit app at /app/ (chat/sveltekit_app.py), on a build made here."""
+"""Serving the built SvelteKit app at /app/ (ops/sveltekit_app.py), on a build made here."""
 
 import base64
 import hashlib
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from chat import sveltekit_app
+from ops import sveltekit_app
 
 START = '\n  { import("/app/_app/immutable/bundle.abc.js").then((app) => app.start()); }\n'
 ANNOUNCER = "position: absolute; width: 1px"
