@@ -143,6 +143,8 @@ def test_two_people_chat_live_in_a_room_and_a_direct_conversation(browsing, peop
     expect(bob_page).to_have_title("(1) Parley")
     bob_conversation.click()
     expect(message(bob_page, "just between us")).to_have_count(1)
+    unread_line = bob_page.locator(".timeline li.unread-line + li.message .body")
+    expect(unread_line).to_have_text("just between us")
     expect(bob_conversation.locator(".badge")).to_have_count(0)
     send(bob_page, "agreed")
     expect(message(alice_page, "agreed")).to_have_count(1)

@@ -26,6 +26,7 @@ export interface RoomItem {
   archived: boolean;
   peer: Person | null;
   unread: number;
+  lastReadSeq: number;
   /** The highest seq `unread` accounts for. */
   countedThrough: number;
   lastActivityAt: string;
@@ -68,6 +69,8 @@ export class Chat {
   members = $state<Member[]>([]);
   /** The open room's posts not acked yet, shown as "sending". */
   outbox = $state<{ body: string; clientId: string }[]>([]);
+  /** Where "New messages" goes in the open room: after this seq (what was read when opened). */
+  unreadAfter = $state<number | null>(null);
   /** Set when the open room went away (left elsewhere, deleted, access ended). */
   gone = $state<string | null>(null);
 
@@ -110,13 +113,19 @@ export class Chat {
 
   /** Shows a room: its newest page the first time, any gap filled, members, read to the end. */
   async open(id: string): Promise<void> {
+    if (this.openId !== id) {
+      const item = this.room(id);
+      this.unreadAfter = item && item.unread > 0 ? item.lastReadSeq : null;
+    }
     this.openId = id;
     this.gone = null;
     this.members = [];
     this.refreshMessages();
     if (!this.client.room(id)) return; // not (yet) one of this user's rooms
     if (!this.loaded.has(id)) {
-      const page = await this.client.loadLatest(id, PAGE);
+      // Back to the first unread entry (up to a full page), so "New messages" is in view.
+      const unread = this.room(id)?.unread ?? 0;
+      const page = await this.client.loadLatest(id, Math.min(200, Math.max(PAGE, unread + 10)));
       this.loaded.add(id);
       if (this.openId !== id) return;
       this.hasOlder = page.has_more;
@@ -286,7 +295,10 @@ export class Chat {
         break;
       case "read.updated": {
         const item = this.room(frame.room);
-        if (item) item.unread = frame.unread;
+        if (item) {
+          item.unread = frame.unread;
+          item.lastReadSeq = frame.last_read_seq;
+        }
         break;
       }
       case "member.joined":
@@ -347,6 +359,7 @@ function roomItem(room: Room | HelloRoom): RoomItem {
     archived: room.archived,
     peer: room.peer ?? null,
     unread: state?.unread ?? 0,
+    lastReadSeq: state?.last_read_seq ?? room.last_seq,
     countedThrough: room.last_seq,
     lastActivityAt: state?.last_activity_at ?? new Date().toISOString(),
     lastMessage: state?.last_message ?? null,
