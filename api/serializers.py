@@ -132,6 +132,13 @@ class LogoutEverywhereIn(StrictSerializer):
     )
 
 
+class SessionLoginIn(StrictSerializer):
+    """A username and password, checked by the same rules as on the log-in page."""
+
+    username = JsonString(allow_blank=True, trim_whitespace=False)
+    password = JsonString(allow_blank=True, trim_whitespace=False)
+
+
 class HistoryQuery(StrictSerializer):
     before = serializers.IntegerField(required=False, min_value=0, max_value=2**53)
     after = serializers.IntegerField(required=False, min_value=0, max_value=2**53)

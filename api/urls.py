@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import account, messages, rooms, uploads
+from api.views import account, messages, rooms, session, uploads
 from api.views.common import endpoint_not_found
 
 app_name = "api"
@@ -13,6 +13,7 @@ urlpatterns = [
         account.LogoutEverywhereView.as_view(),
         name="logout-everywhere",
     ),
+    path("v1/session", session.SessionView.as_view(), name="session"),
     path("v1/tokens", account.TokensView.as_view(), name="tokens"),
     path("v1/tokens/<int:token_id>", account.TokenView.as_view(), name="token"),
     path("v1/rooms", rooms.RoomsView.as_view(), name="rooms"),
