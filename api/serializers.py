@@ -175,7 +175,17 @@ class MessageOut(serializers.Serializer):
         choices=["text", "joined", "left", "renamed", "archived", "unarchived"]
     )
     author = UserOut(allow_null=True)
-    body = serializers.CharField(allow_blank=True)
+    body = serializers.CharField(
+        allow_blank=True, help_text="The text as its author wrote it (Markdown source)."
+    )
+    body_html = serializers.CharField(
+        allow_blank=True,
+        help_text=(
+            "A text message's body rendered as sanitized HTML (p, br, strong, em, del, s, code, "
+            'pre, blockquote, ul, ol, li, and a with http, https or mailto links); "" for '
+            'system lines and deleted messages. When it is "", show `body` as plain text.'
+        ),
+    )
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()

@@ -120,7 +120,12 @@ class Message(models.Model):
         related_name="messages",
     )
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.TEXT)
+    # The Markdown source as its author wrote it: the stored truth, what an edit starts from.
     body = models.TextField(blank=True)
+    # `body` rendered and sanitized (chat.formatting.render_body) by the services that post and
+    # edit; "" for system lines and deleted messages. The database default covers rows written
+    # without it (by code older than the column).
+    body_html = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -37,12 +37,18 @@ def user_data(user: User | None) -> dict[str, str] | None:
 
 
 def message_data(message: Message) -> dict[str, Any]:
-    """A timeline entry as clients see it; a deleted message keeps its place but not its text."""
+    """A timeline entry as clients see it; a deleted message keeps its place but not its text.
+
+    `body` is the source as written; `body_html` its rendering for text messages, sanitized
+    when it was stored (chat.formatting), "" for system lines and deleted messages.
+    """
+    shown = message.kind == Message.Kind.TEXT and not message.is_deleted
     return {
         "seq": message.seq,
         "kind": message.kind,
         "author": user_data(message.author),
         "body": "" if message.is_deleted else message.body,
+        "body_html": message.body_html if shown else "",
         "created_at": _time(message.created_at),
         "edited_at": _time(message.edited_at),
         "deleted": message.is_deleted,

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat import ratelimit
+from chat.formatting import render_body
 from chat.models import Attachment, Message, Room
 from chat.realtime import publish
 from chat.room_access import can_manage, require_open
@@ -51,16 +52,22 @@ def message_post(
     client_key = clean_client_id(client_id)
     try:
         ratelimit.take_write(user.pk)
+        # Rendered before the transaction, so that no room lock waits for it.
+        text_html = render_body(text)
         # A retry's client_id is stored already: the insert fails and the whole transaction,
         # the seq with it, rolls back. Looking for it only then saves every first send a query.
         # Inside a caller's transaction a savepoint keeps that transaction usable after it.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             if attachment_ids:
-                message = _post_checked(user, room_id, text, client_key, attachment_ids)
+                message = _post_checked(user, room_id, text, text_html, client_key, attachment_ids)
             else:
                 message = timeline_post(
-                    user, parse_room_id(room_id), body=text, client_id=client_key
-                ) or _post_checked(user, room_id, text, client_key)
+                    user,
+                    parse_room_id(room_id),
+                    body=text,
+                    body_html=text_html,
+                    client_id=client_key,
+                ) or _post_checked(user, room_id, text, text_html, client_key)
                 message.attachment_list = []
     except (IntegrityError, ParleyError):
         # A retry gets the first message back, even if it would be refused now (rate limited,
@@ -78,6 +85,7 @@ def _post_checked(
     user: User,
     room_id: object,
     text: str,
+    text_html: str,
     client_key: str | None,
     attachment_ids: list[uuid.UUID] | None = None,
 ) -> Message:
@@ -89,7 +97,12 @@ def _post_checked(
         require_open(room)
         files = _unposted_uploads(user, room, attachment_ids) if attachment_ids else []
         message = timeline_append(
-            room, kind=Message.Kind.TEXT, author=user, body=text, client_id=client_key
+            room,
+            kind=Message.Kind.TEXT,
+            author=user,
+            body=text,
+            body_html=text_html,
+            client_id=client_key,
         )
         if files:
             Attachment.objects.filter(pk__in=[file.pk for file in files]).update(message=message)
@@ -142,6 +155,7 @@ def message_edit(user: User, *, room_id: uuid.UUID | str, seq: object, body: obj
     text = clean_body(body)
     message_seq = _seq(seq)
     ratelimit.take_write(user.pk)
+    text_html = render_body(text)  # before the row lock, as for a post
     with transaction.atomic():
         room = member_room(user, room_id).room
         require_open(room)
@@ -152,8 +166,9 @@ def message_edit(user: User, *, room_id: uuid.UUID | str, seq: object, body: obj
             raise MessageDeleted()
         if message.body != text:
             message.body = text
+            message.body_html = text_html
             message.edited_at = timezone.now()
-            message.save(update_fields=["body", "edited_at"])
+            message.save(update_fields=["body", "body_html", "edited_at"])
             publish.timeline_entry(message, event_type="message.edited")
         return message
 
@@ -176,9 +191,9 @@ def message_delete(user: User, *, room_id: uuid.UUID | str, seq: object) -> Mess
         if message.author_id != user.pk and not can_manage(user, role=membership.role):
             raise Forbidden("You can only delete your own messages.")
         if not message.is_deleted:
-            message.body = ""
+            message.body = message.body_html = ""
             message.deleted_at = timezone.now()
-            message.save(update_fields=["body", "deleted_at"])
+            message.save(update_fields=["body", "body_html", "deleted_at"])
             # Their files leave storage after the commit (chat.models, on the rows' deletion).
             Attachment.objects.filter(message=message).delete()
             message.attachment_list = []

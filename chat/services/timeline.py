@@ -17,9 +17,11 @@ def timeline_append(
     kind: str,
     author: User | None,
     body: str = "",
+    body_html: str = "",
     client_id: str | None = None,
 ) -> Message:
-    """Add the next message to `room`'s timeline.
+    """Add the next message to `room`'s timeline; `body_html` is `body` rendered
+    (chat.formatting), "" for system lines.
 
     Precondition: inside `transaction.atomic`, with `room` fetched under `select_for_update`,
     so that seq order is commit order with no gaps and no duplicates.
@@ -33,6 +35,7 @@ def timeline_append(
         author=author,
         kind=kind,
         body=body,
+        body_html=body_html,
         client_id=client_id,
     )
 
@@ -66,8 +69,10 @@ def _post_statement(postable: str) -> str:
             RETURNING target.*
         ), message AS (
             INSERT INTO {Message._meta.db_table}
-                (room_id, seq, author_id, kind, body, created_at, client_id)
-            SELECT id, last_seq, %(user)s, %(text)s, %(body)s, %(now)s, %(client_id)s FROM room
+                (room_id, seq, author_id, kind, body, body_html, created_at, client_id)
+            SELECT id, last_seq, %(user)s, %(text)s, %(body)s, %(body_html)s, %(now)s,
+                %(client_id)s
+            FROM room
             RETURNING id
         )
         SELECT message.id, {room_columns} FROM message, room
@@ -75,7 +80,7 @@ def _post_statement(postable: str) -> str:
 
 
 def timeline_post(
-    user: User, room_id: uuid.UUID, *, body: str, client_id: str | None
+    user: User, room_id: uuid.UUID, *, body: str, body_html: str, client_id: str | None
 ) -> Message | None:
     """Append `user`'s text message in one statement and one round trip, on PostgreSQL.
 
@@ -97,6 +102,7 @@ def timeline_post(
                 "user": user.pk,
                 "text": Message.Kind.TEXT,
                 "body": body,
+                "body_html": body_html,
                 "client_id": client_id,
                 **access,
             },
@@ -112,6 +118,7 @@ def timeline_post(
         "author_id": user.pk,
         "kind": Message.Kind.TEXT,
         "body": body,
+        "body_html": body_html,
         "created_at": now,
         "edited_at": None,
         "deleted_at": None,

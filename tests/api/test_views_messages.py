@@ -89,6 +89,8 @@ def test_history_shows_text_and_system_lines_as_message_objects(alice: User, roo
         False,
         None,
     )
+    assert text["body_html"] == "<p>hello</p>"
+    assert {message["body_html"] for message in messages[:-1]} == {""}
 
 
 @pytest.mark.parametrize(
@@ -142,6 +144,7 @@ def test_post_stores_the_trimmed_text_and_answers_with_the_message(alice: User, 
     stored = Message.objects.get(room=room, seq=data["message"]["seq"])
     assert (stored.body, stored.author, stored.kind) == ("hi", alice, Message.Kind.TEXT)
     assert data["message"]["body"] == "hi"
+    assert data["message"]["body_html"] == stored.body_html == "<p>hi</p>"
 
 
 def test_posting_twice_with_one_client_id_returns_the_first_message(
@@ -203,13 +206,17 @@ def test_posting_in_an_archived_room_is_a_conflict(alice: User, room: Room) -> N
 def test_editing_my_message_changes_its_text_and_sets_edited_at(alice: User, room: Room) -> None:
     [seq] = post_many(alice, room, 1)
 
-    response = as_user(alice).patch(f"/rooms/{room.public_id}/messages/{seq}", {"body": "new"})
+    response = as_user(alice).patch(f"/rooms/{room.public_id}/messages/{seq}", {"body": "*new*"})
 
     assert response.status_code == 200
     message = response.json()["message"]
-    assert (message["seq"], message["body"]) == (seq, "new")
+    assert (message["seq"], message["body"], message["body_html"]) == (
+        seq,
+        "*new*",
+        "<p><em>new</em></p>",
+    )
     assert message["edited_at"] is not None
-    assert Message.objects.get(room=room, seq=seq).body == "new"
+    assert Message.objects.get(room=room, seq=seq).body == "*new*"
 
 
 def test_editing_or_deleting_someone_elses_message_is_forbidden(

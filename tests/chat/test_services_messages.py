@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chat import wire
 from chat.models import Message, Room
-from chat.services.messages import message_post
+from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.rooms import room_update
 from core.errors import (
     BodyEmpty,
@@ -91,7 +91,61 @@ def test_html_is_stored_verbatim_as_text() -> None:
 
     message = message_post(member, room_id=room.public_id, body="<script>alert(1)</script>")
 
-    assert Message.objects.get(pk=message.pk).body == "<script>alert(1)</script>"
+    stored = Message.objects.get(pk=message.pk)
+    assert stored.body == "<script>alert(1)</script>"
+    assert stored.body_html == "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>"
+
+
+# Formatting: the source is stored as written, its rendering beside it (chat.formatting)
+
+
+def test_a_post_stores_its_source_and_its_rendered_html() -> None:
+    member, room = member_and_room()
+
+    message = message_post(member, room_id=room.public_id, body="**Lunch** at\n_noon_?")
+
+    stored = Message.objects.get(pk=message.pk)
+    assert stored.body == message.body == "**Lunch** at\n_noon_?"
+    assert (
+        stored.body_html
+        == message.body_html
+        == ("<p><strong>Lunch</strong> at<br>\n<em>noon</em>?</p>")
+    )
+
+
+def test_an_edit_renders_the_new_source() -> None:
+    member, room = member_and_room()
+    posted = message_post(member, room_id=room.public_id, body="plain")
+
+    edited = message_edit(member, room_id=room.public_id, seq=posted.seq, body="- one\n- two")
+
+    stored = Message.objects.get(pk=posted.pk)
+    assert (stored.body, stored.body_html) == ("- one\n- two", edited.body_html)
+    assert edited.body_html == "<ul>\n<li>one</li>\n<li>two</li>\n</ul>"
+    assert wire.message_data(edited)["body_html"] == edited.body_html
+
+
+def test_a_deleted_message_keeps_no_html() -> None:
+    member, room = member_and_room()
+    posted = message_post(member, room_id=room.public_id, body="`secret`")
+
+    message_delete(member, room_id=room.public_id, seq=posted.seq)
+
+    stored = Message.objects.get(pk=posted.pk)
+    assert (stored.body, stored.body_html) == ("", "")
+    assert wire.message_data(stored)["body_html"] == ""
+
+
+def test_system_lines_carry_no_html() -> None:
+    creator = UserFactory(is_staff=True)
+    room = make_room(creator, members=[UserFactory()])
+    room_update(creator, room=room, name="Renamed **room**")
+
+    lines = Message.objects.filter(room=room).exclude(kind=Message.Kind.TEXT)
+
+    assert {line.kind for line in lines} >= {"joined", "renamed"}
+    assert {line.body_html for line in lines} == {""}
+    assert {wire.message_data(line)["body_html"] for line in lines} == {""}
 
 
 def test_emoji_and_non_latin_text_are_stored_unchanged() -> None:
@@ -310,6 +364,7 @@ def test_on_postgresql_a_post_is_one_statement() -> None:
     statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 1
     assert "INSERT INTO" in statements[0]
+    assert Message.objects.get(room=room, seq=room.last_seq + 1).body_html == "<p>hello</p>"
 
 
 @pytest.mark.parametrize("room_id", ["nope", "00000000-0000-0000-0000-000000000000", None, 7])

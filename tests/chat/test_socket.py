@@ -68,6 +68,7 @@ async def test_message_reaches_both_members_and_sender_gets_ack(alice, bob, room
     for client in (a, b):
         frame = await _next_new(client)
         assert frame["message"]["body"] == "hi"
+        assert frame["message"]["body_html"] == "<p>hi</p>"
         assert frame["message"]["author"]["username"] == "alice"
         assert frame["message"]["seq"] == ack["seq"]
     await a.close()
@@ -197,14 +198,20 @@ async def test_edit_and_delete_are_live_and_only_for_your_own_messages(alice, bo
     refused = await b.request({"type": "message.delete", "room": room_id, "seq": seq})
     assert refused["code"] == "forbidden"
 
-    await a.request({"type": "message.edit", "room": room_id, "seq": seq, "body": "second"})
+    await a.request({"type": "message.edit", "room": room_id, "seq": seq, "body": "**second**"})
     frames = await b.receive_until(lambda f: f["type"] == "message.edited")
-    assert frames[-1]["message"]["body"] == "second"
+    assert frames[-1]["message"]["body"] == "**second**"
+    assert frames[-1]["message"]["body_html"] == "<p><strong>second</strong></p>"
     assert frames[-1]["message"]["edited_at"] is not None
 
     await a.request({"type": "message.delete", "room": room_id, "seq": seq})
     frames = await b.receive_until(lambda f: f["type"] == "message.deleted")
-    assert frames[-1]["message"] == {**frames[-1]["message"], "body": "", "deleted": True}
+    assert frames[-1]["message"] == {
+        **frames[-1]["message"],
+        "body": "",
+        "body_html": "",
+        "deleted": True,
+    }
     stored = await sync_to_async(Message.objects.get)(room=room, seq=seq)
     assert stored.body == ""
     assert stored.deleted_at is not None

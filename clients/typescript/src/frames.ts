@@ -35,6 +35,9 @@ export interface Message {
   /** null once the account is deleted. */
   author: Person | null;
   body: string;
+  /** `body` as sanitized HTML for text messages; "" for system lines and deleted ones (and
+   * absent from servers older than formatting: then show `body` as text). */
+  body_html?: string;
   created_at: string;
   edited_at: string | null;
   deleted: boolean;
