@@ -247,6 +247,45 @@ def test_html_in_a_message_body_is_escaped_in_the_room_page() -> None:
     assert "<script>alert" not in html
 
 
+def message_body_div(html: str, seq: int) -> str:
+    """The .body element of the timeline entry with that seq, as the page has it."""
+    entry = re.search(rf'<li class="message[^"]*" data-seq="{seq}".*?</li>', html, re.DOTALL)
+    assert entry is not None
+    body = re.search(r'<div class="body[^"]*".*?</div>', entry.group(0), re.DOTALL)
+    assert body is not None
+    return body.group(0)
+
+
+def test_a_message_shows_formatted_and_keeps_its_source_for_editing() -> None:
+    me = UserFactory()
+    room = make_room(members=[me])
+    source = '**bold** and `<b>` "quoted"\n[site](https://example.com)'
+    message = message_post(me, room_id=room.public_id, body=source)
+
+    html = logged_in(me).get(reverse("chat:room", args=[room.public_id])).content.decode()
+
+    assert message_body_div(html, message.seq) == (
+        '<div class="body formatted" dir="auto" data-source="**bold** and `&lt;b&gt;` '
+        '&quot;quoted&quot;\n[site](https://example.com)"><p><strong>bold</strong> and '
+        '<code>&lt;b&gt;</code> "quoted"<br>\n<a href="https://example.com" '
+        'target="_blank" rel="noopener noreferrer nofollow">site</a></p></div>'
+    )
+
+
+def test_a_message_stored_without_html_shows_its_source_as_text() -> None:
+    me = UserFactory()
+    room = make_room(members=[me])
+    message = message_post(me, room_id=room.public_id, body="**<i>old</i>**")
+    Message.objects.filter(pk=message.pk).update(body_html="")  # as before formatting
+
+    html = logged_in(me).get(reverse("chat:room", args=[room.public_id])).content.decode()
+
+    assert message_body_div(html, message.seq) == (
+        '<div class="body" dir="auto" data-source="**&lt;i&gt;old&lt;/i&gt;**">'
+        "**&lt;i&gt;old&lt;/i&gt;**</div>"
+    )
+
+
 def test_html_in_a_room_name_is_escaped_on_home_and_room_pages() -> None:
     me = UserFactory()
     room = make_room(name="<b>bold</b>", members=[me])

@@ -383,7 +383,7 @@ function startEditing(item) {
   const editor = document.createElement("textarea");
   editor.className = "edit-box";
   editor.dir = "auto";
-  editor.value = body.textContent;
+  editor.value = body.dataset.source ?? body.textContent; // the Markdown, not what it shows
   editor.setAttribute("aria-label", "Edit message: Enter saves, Escape cancels");
   body.hidden = true;
   body.after(editor);

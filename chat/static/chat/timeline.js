@@ -1,7 +1,8 @@
 // The timeline of the open room: entries in seq order, each rendered from the server's own
 // partial (templates/chat/_entry_templates.html), and the lines only the client adds: gaps
 // in what is loaded, day separators and where unread messages start. All user text goes in
-// as text (textContent); links are made from it with DOM calls, never from HTML.
+// as text (textContent), links made from it with DOM calls, except a text message's
+// body_html: HTML the server sanitized when it stored the message (chat/formatting.py).
 
 import { decorateAvatars, fillAvatar, linkify, localTimes } from "./text.js";
 
@@ -98,14 +99,30 @@ export class Timeline {
     if (edited) edited.hidden = !message.edited_at;
     const tombstone = item.querySelector(".tombstone");
     if (tombstone) tombstone.hidden = !message.deleted;
-    if (body && !item.querySelector("textarea.edit-box")) {
-      body.textContent = message.deleted ? "" : message.body;
-      body.hidden = Boolean(message.deleted);
-      if (message.kind === "text") linkify(body);
-    }
+    if (body && !item.querySelector("textarea.edit-box")) this.fillBody(body, message);
     if (message.deleted) item.querySelector(".actions")?.remove();
     const files = item.querySelector("ul.attachments");
     if (files) files.replaceChildren(...(message.deleted ? [] : (message.attachments ?? []).map((file) => this.attachment(file))));
+  }
+
+  // A text message's body as the server rendered it, or its text where there is no rendering
+  // (system lines; a message from a server older than formatting). data-source keeps the
+  // source as written: what Edit starts from.
+  fillBody(body, message) {
+    const text = message.deleted ? "" : message.body;
+    const html = message.kind === "text" && !message.deleted ? message.body_html : "";
+    if (message.kind === "text") body.dataset.source = text;
+    body.classList.toggle("formatted", Boolean(html));
+    if (html) {
+      // Sanitized by the server when the message was stored (an allowlist of tags, http,
+      // https and mailto links only): safe to insert as it is.
+      body.innerHTML = html;
+      body.dataset.linked = "";
+    } else {
+      body.textContent = text;
+      if (message.kind === "text") linkify(body);
+    }
+    body.hidden = Boolean(message.deleted);
   }
 
   // One file of a message, cloned from templates/chat/_attachment.html.
@@ -257,7 +274,9 @@ export class Timeline {
     }
     decorateAvatars(this.list);
     localTimes(this.list);
-    for (const body of this.list.querySelectorAll("li.kind-text .body:not([data-linked])")) linkify(body);
+    for (const body of this.list.querySelectorAll("li.kind-text .body:not([data-linked]):not(.formatted)")) {
+      linkify(body);
+    }
   }
 }
 
