@@ -169,6 +169,15 @@ class AttachmentOut(serializers.Serializer):
     thumbnail_url = serializers.CharField(allow_null=True, help_text="Images only.")
 
 
+class ReactionOut(serializers.Serializer):
+    emoji = serializers.CharField(help_text="One emoji.")
+    count = serializers.IntegerField(help_text="How many people reacted with it.")
+    users = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Usernames of the first 20 who reacted with it, in the order they did.",
+    )
+
+
 class MessageOut(serializers.Serializer):
     seq = serializers.IntegerField()
     kind = serializers.ChoiceField(
@@ -191,6 +200,10 @@ class MessageOut(serializers.Serializer):
     deleted = serializers.BooleanField()
     client_id = serializers.CharField(allow_null=True)
     attachments = AttachmentOut(many=True)
+    reactions = ReactionOut(
+        many=True,
+        help_text="Per emoji, in the order first used; [] for system lines and deleted messages.",
+    )
 
 
 class MessageEnvelopeOut(serializers.Serializer):
@@ -256,6 +269,12 @@ class HistoryOut(serializers.Serializer):
 class SeqOut(serializers.Serializer):
     room = serializers.UUIDField()
     seq = serializers.IntegerField()
+
+
+class ReactionsOut(serializers.Serializer):
+    room = serializers.UUIDField()
+    seq = serializers.IntegerField()
+    reactions = ReactionOut(many=True)
 
 
 class ReadOut(serializers.Serializer):

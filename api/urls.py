@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import account, messages, rooms, session, uploads
+from api.views import account, messages, reactions, rooms, session, uploads
 from api.views.common import endpoint_not_found
 
 app_name = "api"
@@ -24,6 +24,11 @@ urlpatterns = [
     path("v1/rooms/<str:room_id>/messages", messages.MessagesView.as_view(), name="messages"),
     path(
         "v1/rooms/<str:room_id>/messages/<int:seq>", messages.MessageView.as_view(), name="message"
+    ),
+    path(
+        "v1/rooms/<str:room_id>/messages/<int:seq>/reactions/<str:emoji>",
+        reactions.ReactionView.as_view(),
+        name="reaction",
     ),
     path("v1/rooms/<str:room_id>/read", messages.ReadView.as_view(), name="read"),
     path("v1/rooms/<str:room_id>/uploads", uploads.UploadsView.as_view(), name="uploads"),

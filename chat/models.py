@@ -134,6 +134,8 @@ class Message(models.Model):
     # Set by the history read and the services (a Prefetch to_attr, or the list they attached)
     # so that chat.wire shows a message's files without a query per message.
     attachment_list: list["Attachment"]
+    # Likewise the message's reactions, in the order they were added (chat.wire sums them up).
+    reaction_list: list["Reaction"]
 
     class Meta:
         constraints = [
@@ -152,6 +154,35 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class Reaction(models.Model):
+    """One user's emoji on one text message: a set per user and message, so each at most once.
+
+    Not a timeline entry: adding or removing one changes the message's state, as an edit does.
+    """
+
+    # No index of its own: the unique constraint's index, led by the message, serves loading a
+    # page's reactions (message IN (...)) and the cascade when a message goes.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="reactions", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions"
+    )
+    # One emoji (chat.emoji.clean_emoji): at most 32 bytes of UTF-8, so at most 32 characters.
+    emoji = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="chat_reaction_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} on {self.message_id}"
 
 
 def upload_path(instance: "Attachment", filename: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any, overload
 from urllib.parse import quote
 
 from accounts.models import User
-from chat.models import Attachment, Message, Room
+from chat.models import Attachment, Message, Reaction, Room
 
 PROTOCOL_VERSION = 1
 
@@ -54,6 +54,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "deleted": message.is_deleted,
         "client_id": message.client_id,
         "attachments": [attachment_data(attachment) for attachment in _attachments_of(message)],
+        "reactions": reactions_data(_reactions_of(message)),
     }
 
 
@@ -66,6 +67,35 @@ def _attachments_of(message: Message) -> list[Attachment]:
     if attached is None:
         attached = list(message.attachments.order_by("pk"))
     return attached
+
+
+def _reactions_of(message: Message) -> list[Reaction]:
+    """The message's reactions, oldest first: those the history read prefetched, read here
+    only for a single message that came without them (an edit, a retried send)."""
+    if message.is_deleted or message.kind != Message.Kind.TEXT:
+        return []
+    reactions = getattr(message, "reaction_list", None)
+    if reactions is None:
+        reactions = list(message.reactions.select_related("user").order_by("pk"))
+    return reactions
+
+
+# Names listed per emoji; `count` stays exact beyond them.
+REACTION_USERS_SHOWN = 20
+
+
+def reactions_data(reactions: list[Reaction]) -> list[dict[str, Any]]:
+    """A message's reactions summed up per emoji, for every viewer alike (frames are built once
+    per room): emoji in the order first used, each with its count and the first usernames."""
+    summary: dict[str, dict[str, Any]] = {}
+    for reaction in sorted(reactions, key=lambda reaction: reaction.pk):
+        entry = summary.setdefault(
+            reaction.emoji, {"emoji": reaction.emoji, "count": 0, "users": []}
+        )
+        entry["count"] += 1
+        if len(entry["users"]) < REACTION_USERS_SHOWN:
+            entry["users"].append(reaction.user.username)
+    return list(summary.values())
 
 
 # The last segment of a file's URL is its name, for browsers that save it under that name;

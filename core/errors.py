@@ -86,6 +86,15 @@ class MessageDeleted(ParleyError):
     default_message = "That message was deleted."
 
 
+class TooManyReactions(ParleyError):
+    """A new emoji on a message that has as many different ones as it may have
+    (chat.services.reactions.MAX_EMOJI_PER_MESSAGE); an emoji already there can still be
+    added."""
+
+    code = "too_many_reactions"
+    default_message = "This message has as many different reactions as it may have."
+
+
 class Forbidden(ParleyError):
     code = "forbidden"
     default_message = "You may not do that."
@@ -182,6 +191,7 @@ HTTP_STATUS: dict[type[ParleyError], int] = {
     UserNotFound: 404,
     TokenNotFound: 404,
     MessageDeleted: 409,
+    TooManyReactions: 409,
     NotMember: 403,
     Forbidden: 403,
     SessionRequired: 403,

@@ -24,6 +24,7 @@ from chat.selectors.members import room_members_with_presence
 from chat.selectors.messages import history_page
 from chat.services.direct import direct_open
 from chat.services.messages import message_delete, message_edit, message_post
+from chat.services.reactions import reaction_add, reaction_remove
 from chat.services.reads import read_mark
 from chat.services.rooms import room_join, room_leave
 from chat.services.typing import typing_start
@@ -62,6 +63,26 @@ async def edit_message(socket: "ParleySocket", frame: Frame, ref: object) -> Non
 async def delete_message(socket: "ParleySocket", frame: Frame, ref: object) -> None:
     message = await in_thread(message_delete)(
         socket.user, room_id=text_field(frame, "room"), seq=int_field(frame, "seq")
+    )
+    await _ack(socket, ref, message.room.public_id, message.seq)
+
+
+async def add_reaction(socket: "ParleySocket", frame: Frame, ref: object) -> None:
+    message = await in_thread(reaction_add)(
+        socket.user,
+        room_id=text_field(frame, "room"),
+        seq=int_field(frame, "seq"),
+        emoji=text_field(frame, "emoji"),
+    )
+    await _ack(socket, ref, message.room.public_id, message.seq)
+
+
+async def remove_reaction(socket: "ParleySocket", frame: Frame, ref: object) -> None:
+    message = await in_thread(reaction_remove)(
+        socket.user,
+        room_id=text_field(frame, "room"),
+        seq=int_field(frame, "seq"),
+        emoji=text_field(frame, "emoji"),
     )
     await _ack(socket, ref, message.room.public_id, message.seq)
 

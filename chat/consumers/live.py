@@ -131,7 +131,7 @@ class LiveEvents(GuardedTransport):
         if self.delivery.change(event["room"], event["seq"]):
             await self.send(text_data=event["text"])
 
-    message_deleted = message_edited
+    message_deleted = reaction_updated = message_edited
 
     async def member_joined(self, event: dict[str, Any]) -> None:
         if self.delivery.subscribed(event["room"]):  # not a room it left while this waited

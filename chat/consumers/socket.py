@@ -239,6 +239,8 @@ class ParleySocket(OneReaderPerSource, LiveEvents):
         "message.send": commands.send_message,
         "message.edit": commands.edit_message,
         "message.delete": commands.delete_message,
+        "reaction.add": commands.add_reaction,
+        "reaction.remove": commands.remove_reaction,
         "room.join": commands.join_room,
         "room.leave": commands.leave_room,
         "history.fetch": commands.fetch_history,

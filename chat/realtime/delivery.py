@@ -27,8 +27,9 @@ GAP_WAIT = 0.25
 GAP_GIVE_UP = 4 * GAP_WAIT
 # Room events that are only passed on to a socket in the room.
 PASSED_ON = frozenset({"member.joined", "member.left", "typing.started", "presence.changed"})
-# Timeline changes: sent to a socket that has delivered the entry they change.
-CHANGES = frozenset({"message.edited", "message.deleted"})
+# Timeline changes: sent to a socket that has delivered the entry they change (an entry not
+# delivered yet comes later in its current state, reactions included).
+CHANGES = frozenset({"message.edited", "message.deleted", "reaction.updated"})
 
 
 class Offer(enum.Enum):

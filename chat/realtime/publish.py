@@ -48,6 +48,8 @@ def _on_commit(group: str, event: dict[str, Any]) -> None:
 
 def timeline_entry(message: Message, *, event_type: str = "message.new") -> None:
     """A new, edited or deleted timeline entry, to everyone in the room."""
+    if event_type == "message.new" and not hasattr(message, "reaction_list"):
+        message.reaction_list = []  # a new entry has none yet: no query to find that out
     _on_commit(
         room_group(message.room.public_id),
         {
@@ -55,6 +57,27 @@ def timeline_entry(message: Message, *, event_type: str = "message.new") -> None
             "room": str(message.room.public_id),
             "seq": message.seq,
             "text": wire.dumps(wire.message_frame(event_type, message)),
+        },
+    )
+
+
+def reactions_changed(message: Message) -> None:
+    """A message's reactions changed: everyone in the room gets its whole summary. Like an
+    edit, sent only to sockets that have delivered that seq (chat.realtime.delivery.CHANGES)."""
+    room_id = str(message.room.public_id)
+    frame = {
+        "type": "reaction.updated",
+        "room": room_id,
+        "seq": message.seq,
+        "reactions": wire.reactions_data(message.reaction_list),
+    }
+    _on_commit(
+        room_group(room_id),
+        {
+            "type": "reaction.updated",
+            "room": room_id,
+            "seq": message.seq,
+            "text": wire.dumps(frame),
         },
     )
 

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch
 
 from accounts.models import User
-from chat.models import Attachment, Message, Room
+from chat.models import Attachment, Message, Reaction, Room
 from chat.selectors.access import member_room
 from core.errors import AttachmentNotFound, InvalidInput, NotMember, RoomNotFound
 
@@ -54,8 +54,9 @@ def history_page(
     size = _page_size(limit)
     room = member_room(user, room_id).room
 
-    # One more query for the files of the whole page, not one per message (chat.wire). The
-    # stubs' plugin takes to_attr for a new attribute, but Message declares it on purpose.
+    # One more query each for the files and the reactions of the whole page, not one per
+    # message (chat.wire). The stubs' plugin takes to_attr for a new attribute, but Message
+    # declares them on purpose.
     timeline = (
         Message.objects.filter(room=room)  # type: ignore[no-redef]
         .select_related("author")
@@ -64,7 +65,12 @@ def history_page(
                 "attachments",
                 queryset=Attachment.objects.order_by("pk"),
                 to_attr="attachment_list",
-            )
+            ),
+            Prefetch(
+                "reactions",
+                queryset=Reaction.objects.select_related("user").order_by("pk"),
+                to_attr="reaction_list",
+            ),
         )
     )
     if after_seq is not None:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from chat import ratelimit
 from chat.formatting import render_body
-from chat.models import Attachment, Message, Room
+from chat.models import Attachment, Message, Reaction, Room
 from chat.realtime import publish
 from chat.room_access import can_manage, require_open
 from chat.selectors.access import member_room, parse_room_id
@@ -197,5 +197,7 @@ def message_delete(user: User, *, room_id: uuid.UUID | str, seq: object) -> Mess
             # Their files leave storage after the commit (chat.models, on the rows' deletion).
             Attachment.objects.filter(message=message).delete()
             message.attachment_list = []
+            Reaction.objects.filter(message=message).delete()
+            message.reaction_list = []
             publish.timeline_entry(message, event_type="message.deleted")
         return message

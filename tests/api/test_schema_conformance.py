@@ -104,6 +104,7 @@ class World:
             "room_id": str(self.room.public_id),
             "seq": self.seq,
             "token_id": self.spare_token_id,
+            "emoji": "👍",
         }
 
 

@@ -1,0 +1,51 @@
+"""Reactions to a message: adding and removing the user's own emoji."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers import ReactionsOut
+from api.views.common import WRITE_ERRORS, AuthenticatedRequest
+from chat import wire
+from chat.models import Message
+from chat.services.reactions import reaction_add, reaction_remove
+
+EMOJI = OpenApiParameter(
+    "emoji",
+    str,
+    OpenApiParameter.PATH,
+    description="One emoji, percent-encoded as UTF-8 (👍 is %F0%9F%91%8D)",
+)
+
+
+def reactions(message: Message) -> dict:
+    return {
+        "room": message.room.public_id,
+        "seq": message.seq,
+        "reactions": wire.reactions_data(message.reaction_list),
+    }
+
+
+class ReactionView(APIView):
+    @extend_schema(
+        parameters=[EMOJI],
+        request=None,
+        responses={200: ReactionsOut, **WRITE_ERRORS},
+        tags=["messages"],
+        summary="React to a message with an emoji; reacting again with it changes nothing",
+    )
+    def put(self, request: AuthenticatedRequest, room_id: str, seq: int, emoji: str) -> Response:
+        return Response(
+            reactions(reaction_add(request.user, room_id=room_id, seq=seq, emoji=emoji))
+        )
+
+    @extend_schema(
+        parameters=[EMOJI],
+        responses={200: ReactionsOut, **WRITE_ERRORS},
+        tags=["messages"],
+        summary="Take your emoji off a message; taking off one that is not there changes nothing",
+    )
+    def delete(self, request: AuthenticatedRequest, room_id: str, seq: int, emoji: str) -> Response:
+        return Response(
+            reactions(reaction_remove(request.user, room_id=room_id, seq=seq, emoji=emoji))
+        )
