@@ -28,6 +28,13 @@ export interface Attachment {
   thumbnail_url: string | null;
 }
 
+/** One emoji on a message: how many reacted with it, and the first 20 of them, in order. */
+export interface Reaction {
+  emoji: string;
+  count: number;
+  users: string[];
+}
+
 /** A timeline entry, in `message.*` frames and in `history`. */
 export interface Message {
   seq: number;
@@ -43,6 +50,9 @@ export interface Message {
   deleted: boolean;
   client_id: string | null;
   attachments: Attachment[];
+  /** Per emoji, in the order first used; [] for system lines and deleted messages (and absent
+   * from servers older than reactions). */
+  reactions?: Reaction[];
 }
 
 export type RoomKind = "group" | "direct";
@@ -115,6 +125,18 @@ export interface MessageDeleteFrame extends Refd {
   room: string;
   seq: number;
 }
+export interface ReactionAddFrame extends Refd {
+  type: "reaction.add";
+  room: string;
+  seq: number;
+  emoji: string;
+}
+export interface ReactionRemoveFrame extends Refd {
+  type: "reaction.remove";
+  room: string;
+  seq: number;
+  emoji: string;
+}
 export interface RoomJoinFrame extends Refd {
   type: "room.join";
   room: string;
@@ -159,6 +181,8 @@ export type ClientFrame =
   | MessageSendFrame
   | MessageEditFrame
   | MessageDeleteFrame
+  | ReactionAddFrame
+  | ReactionRemoveFrame
   | RoomJoinFrame
   | RoomLeaveFrame
   | HistoryFetchFrame
@@ -238,6 +262,13 @@ export interface MessageDeletedFrame {
   room: string;
   message: Message;
 }
+/** A message's reactions changed: the whole summary, to replace the entry's `reactions`. */
+export interface ReactionUpdatedFrame {
+  type: "reaction.updated";
+  room: string;
+  seq: number;
+  reactions: Reaction[];
+}
 export interface MemberJoinedFrame {
   type: "member.joined";
   room: string;
@@ -291,6 +322,7 @@ export type ServerFrame =
   | MessageNewFrame
   | MessageEditedFrame
   | MessageDeletedFrame
+  | ReactionUpdatedFrame
   | MemberJoinedFrame
   | MemberLeftFrame
   | RoomJoinedFrame
@@ -305,6 +337,8 @@ export interface ReplyTo {
   "message.send": AckFrame;
   "message.edit": AckFrame;
   "message.delete": AckFrame;
+  "reaction.add": AckFrame;
+  "reaction.remove": AckFrame;
   "room.join": AckFrame;
   "room.leave": AckFrame;
   "history.fetch": HistoryFrame;
@@ -330,6 +364,7 @@ export const ErrorCodes = {
   ROOM_ARCHIVED: "room_archived",
   MESSAGE_NOT_FOUND: "message_not_found",
   MESSAGE_DELETED: "message_deleted",
+  TOO_MANY_REACTIONS: "too_many_reactions",
   FORBIDDEN: "forbidden",
   RATE_LIMITED: "rate_limited",
   CURSOR_AHEAD: "cursor_ahead",
