@@ -54,7 +54,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "deleted": message.is_deleted,
         "client_id": message.client_id,
         "attachments": [attachment_data(attachment) for attachment in _attachments_of(message)],
-        "reactions": reactions_data(_reactions_of(message)),
+        "reactions": reactions_data(reactions_of(message)),
     }
 
 
@@ -69,7 +69,7 @@ def _attachments_of(message: Message) -> list[Attachment]:
     return attached
 
 
-def _reactions_of(message: Message) -> list[Reaction]:
+def reactions_of(message: Message) -> list[Reaction]:
     """The message's reactions, oldest first: those the history read prefetched, read here
     only for a single message that came without them (an edit, a retried send)."""
     if message.is_deleted or message.kind != Message.Kind.TEXT:

@@ -72,6 +72,7 @@ const handlers = {
   },
   "message.edited"(frame) { if (frame.room === openRoom) timeline?.update(frame.message); },
   "message.deleted"(frame) { if (frame.room === openRoom) timeline?.update(frame.message); },
+  "reaction.updated"(frame) { if (frame.room === openRoom) timeline?.setReactions(frame.seq, frame.reactions); },
   "member.joined"(frame) { if (frame.room === openRoom) refreshMembers(); },
   "member.left"(frame) { if (frame.room === openRoom) refreshMembers(); },
   presence(frame) {
@@ -409,6 +410,36 @@ async function answer(frame) {
   }
 }
 
+// Reactions: a chip toggles your emoji; "Add reaction" opens a row of common ones. The change
+// shows when reaction.updated comes back, for you as for everyone.
+
+function reactionClick(event) {
+  const item = event.target.closest("li.message.kind-text");
+  const chip = event.target.closest("button.reaction");
+  const pick = event.target.closest("button.react-pick");
+  const opener = event.target.closest("button.react-open");
+  if (!item || !(chip || pick || opener)) return false;
+  if (opener) {
+    setPicker(item, opener.getAttribute("aria-expanded") !== "true");
+    return true;
+  }
+  const emoji = (chip ?? pick).dataset.emoji;
+  const shown = [...item.querySelectorAll("ul.reactions button.reaction")].find((button) => button.dataset.emoji === emoji);
+  const mine = shown?.getAttribute("aria-pressed") === "true";
+  if (pick) setPicker(item, false);
+  answer({ type: mine ? "reaction.remove" : "reaction.add", room: openRoom, seq: Number(item.dataset.seq), emoji });
+  return true;
+}
+
+function setPicker(item, open) {
+  const opener = item.querySelector("button.react-open");
+  const picker = item.querySelector(".reaction-picker");
+  if (!opener || !picker) return;
+  opener.setAttribute("aria-expanded", String(open));
+  picker.hidden = !open;
+  (open ? picker.querySelector("button") : opener).focus();
+}
+
 // Pictures open large in the page; other files download.
 const lightbox = document.getElementById("lightbox");
 
@@ -425,6 +456,7 @@ if (list) {
       lightbox.showModal();
       return;
     }
+    if (reactionClick(event)) return;
     const item = event.target.closest("li.message.mine");
     if (!item) return;
     if (event.target.closest("button.delete")) {
@@ -433,6 +465,13 @@ if (list) {
       }
     } else if (event.target.closest("button.edit")) {
       startEditing(item);
+    }
+  });
+  list.addEventListener("keydown", (event) => {
+    const picker = event.target.closest(".reaction-picker");
+    if (picker && event.key === "Escape") {
+      event.preventDefault();
+      setPicker(picker.closest("li.message"), false);
     }
   });
   list.addEventListener("keydown", async (event) => {

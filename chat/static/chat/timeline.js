@@ -103,6 +103,47 @@ export class Timeline {
     if (message.deleted) item.querySelector(".actions")?.remove();
     const files = item.querySelector("ul.attachments");
     if (files) files.replaceChildren(...(message.deleted ? [] : (message.attachments ?? []).map((file) => this.attachment(file))));
+    const bar = item.querySelector(".reactions-bar");
+    if (bar) {
+      bar.hidden = Boolean(message.deleted);
+      // A server older than reactions sends none: keep what is shown.
+      if (message.deleted || Array.isArray(message.reactions)) this.fillReactions(item, message.deleted ? [] : message.reactions);
+    }
+  }
+
+  // A message's reactions changed (reaction.updated): only for an entry that is shown.
+  setReactions(seq, reactions) {
+    const item = this.item(seq);
+    if (item && !item.classList.contains("deleted")) this.fillReactions(item, reactions);
+  }
+
+  // The chips under a message, one per emoji in the server's order, each cloned from
+  // templates/chat/_reaction.html. Chips that stay are updated in place, so a chip that has
+  // the keyboard's focus keeps it.
+  fillReactions(item, reactions) {
+    const list = item.querySelector("ul.reactions");
+    if (!list) return;
+    const shown = new Map([...list.querySelectorAll("button.reaction")].map((button) => [button.dataset.emoji, button]));
+    const focused = list.contains(document.activeElement);
+    reactions.forEach((reaction, index) => {
+      let button = shown.get(reaction.emoji);
+      shown.delete(reaction.emoji);
+      if (!button) {
+        button = this.templates.querySelector("ul.reaction-template > li").cloneNode(true).querySelector("button.reaction");
+      }
+      const wasMine = button.getAttribute("aria-pressed") === "true";
+      // The frame names the first 20 who reacted: past them, what you did is what was shown.
+      const mine = reaction.users.includes(this.me) || (reaction.users.length < reaction.count && wasMine);
+      button.dataset.emoji = reaction.emoji;
+      button.setAttribute("aria-pressed", String(mine));
+      button.setAttribute("aria-label", reactionLabel(reaction));
+      button.querySelector(".reaction-emoji").textContent = reaction.emoji;
+      button.querySelector(".reaction-count").textContent = String(reaction.count);
+      const chip = button.closest("li");
+      if (list.children[index] !== chip) list.insertBefore(chip, list.children[index] ?? null);
+    });
+    for (const button of shown.values()) button.closest("li").remove();
+    if (focused && !list.contains(document.activeElement)) item.querySelector("button.react-open")?.focus();
   }
 
   // A text message's body as the server rendered it, or its text where there is no rendering
@@ -278,6 +319,12 @@ export class Timeline {
       linkify(body);
     }
   }
+}
+
+// "👍 2: alice, bob", as the server writes it (chat/templatetags/reaction_chips.py).
+function reactionLabel(reaction) {
+  const more = reaction.count > reaction.users.length ? ", …" : "";
+  return `${reaction.emoji} ${reaction.count}: ${reaction.users.join(", ")}${more}`;
 }
 
 // As Django's filesizeformat writes it on the server-rendered entries.
