@@ -109,6 +109,12 @@ def test_two_people_chat_live_in_a_room_and_a_direct_conversation(browsing, peop
     expect(link).to_have_attribute("href", "https://example.com/x")
     expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
 
+    # Markdown, rendered by the server; Edit would start from the source.
+    send(alice_page, "**bold** and `code`")
+    formatted = message(bob_page, "bold and code").locator(".body")
+    expect(formatted.locator("strong")).to_have_text("bold")
+    expect(formatted.locator("code")).to_have_text("code")
+
     bob_page.get_by_label("Message", exact=True).press_sequentially("typing")
     expect(alice_page.locator(".typing")).to_contain_text("Bob is typing")
     bob_page.get_by_label("Message", exact=True).fill("")
@@ -223,6 +229,7 @@ def test_hostile_names_and_bodies_are_text(browsing, people) -> None:
         alice.display_name = hostile
         alice.save()
         message_post(alice, room_id=room.public_id, body="<script>alert(2)</script>")
+        message_post(alice, room_id=room.public_id, body="[click](javascript:alert(3))")
 
     off_loop(rename)
     bob_page = app_page(browsing, bob)
@@ -231,6 +238,8 @@ def test_hostile_names_and_bodies_are_text(browsing, people) -> None:
     expect(entry).to_have_count(1)
     expect(entry.locator("bdi.author")).to_have_text(hostile)
     expect(bob_page.locator(".timeline img[src='x']")).to_have_count(0)
+    expect(message(bob_page, "click")).to_have_count(1)
+    expect(bob_page.locator(".timeline a[href^='javascript' i]")).to_have_count(0)
     assert browsing.dialogs == []
 
 
