@@ -91,6 +91,12 @@ def expect_seqs(page: Page, expected: list[int]) -> None:
     )
 
 
+def cut_off(page: Page, server: Any) -> None:
+    """The server dies without a goodbye; the page notices and starts reconnecting."""
+    server.kill()
+    expect(page.locator(".connection")).to_have_attribute("data-state", "reconnecting")
+
+
 def room_seqs(room: Any) -> list[int]:
     return off_loop(lambda: list(Message.objects.filter(room=room).values_list("seq", flat=True)))
 
@@ -163,8 +169,7 @@ def test_a_server_restart_loses_nothing_and_doubles_nothing(
     bob_page = app_page(browsing, bob)
     open_room(bob_page, room)
 
-    server.kill()
-    expect(bob_page.locator(".connection")).to_have_attribute("data-state", "reconnecting")
+    cut_off(bob_page, server)
     send(bob_page, "written while offline")
     expect(bob_page.locator(".timeline li.pending")).to_have_count(1)
     off_loop(
@@ -210,8 +215,7 @@ def test_edits_and_deletes_during_a_blip_show_without_a_reload(
     open_room(bob_page, room)
     expect(message(bob_page, "note 2")).to_have_count(1)
 
-    server.kill()
-    expect(bob_page.locator(".connection")).to_have_attribute("data-state", "reconnecting")
+    cut_off(bob_page, server)
     off_loop(message_edit, alice, room_id=room.public_id, seq=posted[0].seq, body="note 0, fixed")
     off_loop(message_delete, alice, room_id=room.public_id, seq=posted[1].seq)
     restart_server()
