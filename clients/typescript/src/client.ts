@@ -194,6 +194,15 @@ export class ParleyClient extends Emitter<ClientEvents> {
       case "message.deleted":
         this.record(frame.room, frame.message, this.store.change(frame.room, frame.message));
         break;
+      case "reaction.updated": {
+        // The whole summary replaces the held entry's; an entry not held gets it with its page.
+        const held = this.store.get(frame.room)?.messages.get(frame.seq);
+        if (held) {
+          const message = { ...held, reactions: frame.reactions };
+          this.record(frame.room, message, this.store.change(frame.room, message));
+        }
+        break;
+      }
       case "room.joined": {
         // Delivery starts just before the "joined" line (a new direct conversation has none).
         const known = this.store.get(frame.room.id);

@@ -259,6 +259,22 @@ describe("the room store", () => {
     expect(client.messages(ROOM)).toHaveLength(2);
   });
 
+  test("reaction.updated replaces a held entry's reactions and is ignored otherwise", async () => {
+    await connect();
+    server.post(ROOM, "lunch?");
+    await run(1);
+    const changes: string[] = [];
+    client.on("message", (event) => changes.push(event.change));
+    const reactions = [{ emoji: "👍", count: 2, users: ["alice", "bob"] }];
+    server.last.push({ type: "reaction.updated", room: ROOM, seq: 1, reactions });
+    expect(client.messages(ROOM)[0]).toMatchObject({ body: "lunch?", reactions });
+    expect(changes).toEqual(["updated"]);
+
+    server.last.push({ type: "reaction.updated", room: ROOM, seq: 99, reactions });
+    expect(client.messages(ROOM)).toHaveLength(1);
+    expect(changes).toEqual(["updated"]);
+  });
+
   test("after a resume, the held range is refetched to pick up edits made while away", async () => {
     await connect();
     server.post(ROOM, "before");
