@@ -304,3 +304,29 @@ def test_the_app_is_accessible_on_desktop_and_phone(browsing, people, phone) -> 
     found["directory"] = accessibility_violations(page)
     failures = {screen: describe_violations(found[screen]) for screen in SCREENS if found[screen]}
     assert not failures, failures
+
+
+def test_reactions_toggle_live_both_ways(browsing, people) -> None:
+    alice, bob, room = people
+    alice_page = app_page(browsing, alice)
+    bob_page = app_page(browsing, bob)
+    open_room(alice_page, room)
+    open_room(bob_page, room)
+    for page in (alice_page, bob_page):
+        expect(message(page, "hello from before")).to_have_count(1)
+
+    theirs = message(bob_page, "hello from before")
+    theirs.get_by_role("button", name="Add reaction").click()
+    theirs.get_by_role("button", name="React with 👍").click()
+    chip = message(alice_page, "hello from before").locator(".chip")
+    expect(chip).to_have_attribute("aria-label", "👍 1: bob")
+    expect(chip).to_have_attribute("aria-pressed", "false")
+    chip.click()
+    expect(chip).to_have_attribute("aria-label", "👍 2: bob, alice")
+    expect(chip).to_have_attribute("aria-pressed", "true")
+    bob_chip = theirs.locator(".chip")
+    expect(bob_chip).to_have_attribute("aria-label", "👍 2: bob, alice")
+    bob_chip.click()
+    expect(chip).to_have_attribute("aria-label", "👍 1: alice")
+    chip.click()
+    expect(message(bob_page, "hello from before").locator(".chip")).to_have_count(0)

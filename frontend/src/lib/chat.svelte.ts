@@ -173,6 +173,11 @@ export class Chat {
     return this.client.request({ type: "message.delete", room: this.openId ?? "", seq });
   }
 
+  react(seq: number, emoji: string, add: boolean): Promise<unknown> {
+    const room = this.openId ?? "";
+    return this.client.request({ type: add ? "reaction.add" : "reaction.remove", room, seq, emoji });
+  }
+
   typingNow(): void {
     const id = this.openId;
     if (!id || Date.now() - this.lastTypingSent < TYPING_EVERY_MS) return;
