@@ -9,6 +9,7 @@ from api.views.common import WRITE_ERRORS, AuthenticatedRequest
 from chat import wire
 from chat.models import Message
 from chat.services.reactions import reaction_add, reaction_remove
+from core.errors import InvalidInput
 
 EMOJI = OpenApiParameter(
     "emoji",
@@ -35,6 +36,14 @@ class ReactionView(APIView):
         summary="React to a message with an emoji; reacting again with it changes nothing",
     )
     def put(self, request: AuthenticatedRequest, room_id: str, seq: int, emoji: str) -> Response:
+        # The emoji is in the path; a body is read (bad JSON is refused as everywhere) and must
+        # say nothing, so no field is silently ignored.
+        if request.data:
+            fields = request.data if isinstance(request.data, dict) else {}
+            raise InvalidInput(
+                "This request takes no body: the emoji is in the path.",
+                **{str(field): "Unknown field." for field in fields},
+            )
         return Response(
             reactions(reaction_add(request.user, room_id=room_id, seq=seq, emoji=emoji))
         )

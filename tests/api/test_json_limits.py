@@ -63,6 +63,7 @@ def send(user: User, method: str, name: str, room: Room, body: str) -> Any:
         "room_id": room.public_id,
         "seq": Message.objects.filter(room=room).latest("seq").seq,
         "token_id": user.access_tokens.latest("pk").pk,
+        "emoji": "👍",
     }
     kwargs = {key: values[key] for key in pattern.pattern.converters}
     url = reverse(f"api:{name}", kwargs=kwargs)

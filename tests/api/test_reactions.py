@@ -56,6 +56,18 @@ def test_put_twice_is_one_reaction(alice: User, room: Room, message: Message) ->
     assert Reaction.objects.count() == 1
 
 
+def test_put_takes_no_body_but_an_empty_object(alice: User, room: Room, message: Message) -> None:
+    api = as_user(alice)
+    assert api.send("PUT", path(room, message.seq, "👍"), {}).status_code == 200
+
+    refused = api.send("PUT", path(room, message.seq, "🎉"), {"emoji": "🎉"})
+
+    assert refused.status_code == 400
+    assert error_of(refused)["code"] == "invalid"
+    assert "emoji" in error_of(refused)["details"]
+    assert list(Reaction.objects.values_list("emoji", flat=True)) == ["👍"]
+
+
 def test_delete_removes_and_an_absent_one_is_no_error(
     alice: User, room: Room, message: Message
 ) -> None:
