@@ -86,7 +86,7 @@ export class Timeline {
     if (avatar) fillAvatar(avatar, message.author);
     const time = item.querySelector("time");
     if (time) time.setAttribute("datetime", message.created_at ?? "");
-    if (!mine) item.querySelector(".actions")?.remove();
+    if (!mine) for (const button of item.querySelectorAll(".actions .edit, .actions .delete")) button.remove();
     this.fill(item, message);
     return item;
   }
@@ -100,6 +100,7 @@ export class Timeline {
     const tombstone = item.querySelector(".tombstone");
     if (tombstone) tombstone.hidden = !message.deleted;
     if (body && !item.querySelector("textarea.edit-box")) this.fillBody(body, message);
+    this.fillQuote(item, message.deleted ? null : message.reply_to);
     if (message.deleted) item.querySelector(".actions")?.remove();
     const files = item.querySelector("ul.attachments");
     if (files) files.replaceChildren(...(message.deleted ? [] : (message.attachments ?? []).map((file) => this.attachment(file))));
@@ -108,6 +109,28 @@ export class Timeline {
       bar.hidden = Boolean(message.deleted);
       // A server older than reactions sends none: keep what is shown.
       if (message.deleted || Array.isArray(message.reactions)) this.fillReactions(item, message.deleted ? [] : message.reactions);
+    }
+  }
+
+  // The message a reply answers: its author and first line, as text. A server older than
+  // replies sends no reply_to: nothing is quoted.
+  fillQuote(item, quoted) {
+    const quote = item.querySelector(".quote");
+    if (!quote) return;
+    quote.hidden = !quoted;
+    if (!quoted) return;
+    quote.classList.toggle("quote-deleted", Boolean(quoted.deleted));
+    quote.dataset.seq = quoted.seq;
+    quote.querySelector(".quote-author").textContent = quoted.author ? quoted.author.display_name : "someone";
+    quote.querySelector(".quote-text").textContent = quoted.deleted ? "deleted message" : quoted.excerpt;
+  }
+
+  // Shows that a message was deleted in the quotes of the replies shown (the server's frames
+  // carry only the message itself).
+  markQuotesDeleted(seq) {
+    for (const quote of this.list.querySelectorAll(`li.message .quote[data-seq="${Number(seq)}"]`)) {
+      quote.querySelector(".quote-text").textContent = "deleted message";
+      quote.classList.add("quote-deleted");
     }
   }
 
@@ -212,7 +235,12 @@ export class Timeline {
   // Puts entries (ascending) right after `anchor` (a gap marker or an older sentinel), skipping
   // seqs already shown, keeping the reader's place.
   insertAfter(anchor, messages) {
-    this.keepingPlace(() => {
+    // The reader's place is what lies below the marker. With nothing of it in view (the gap
+    // at the end of a page opened at a message), it is what lies above, which stays put.
+    const next = anchor.nextElementSibling?.closest("li.message[data-seq]");
+    const belowInView = next && next.getBoundingClientRect().top < this.scroller.getBoundingClientRect().bottom;
+    const keep = belowInView || this.nearBottom() ? (change) => this.keepingPlace(change) : (change) => change();
+    keep(() => {
       let previous = anchor;
       for (const message of messages) {
         const existing = this.item(message.seq);
