@@ -53,10 +53,20 @@ def test_two_people_reply_live_and_the_quote_stays_after_a_reload(server, page_f
         "Bob noon <b>works</b>"
     )
 
-    bob_page.reload()
-    expect(text_message(bob_page, "noon <b>works</b>").locator("button.quote")).to_have_text(
-        "Alice Lunch at noon?"
+    # Alice edits her question: the quote follows, live and after a reload.
+    question_here = alice_page.locator("#timeline li.message[data-seq]").filter(
+        has=alice_page.locator(".body", has_text="Lunch at noon?")
     )
+    question_here.hover()
+    question_here.get_by_role("button", name="Edit message").click()
+    editor = question_here.locator("textarea.edit-box")
+    editor.fill("Lunch at one?")
+    editor.press("Enter")
+    bob_quote = text_message(bob_page, "noon <b>works</b>").locator("button.quote")
+    expect(bob_quote).to_have_text("Alice Lunch at one?")
+
+    bob_page.reload()
+    expect(bob_quote).to_have_text("Alice Lunch at one?")
     expect(text_message(bob_page, "great").locator("button.quote")).to_have_text(
         "Bob noon <b>works</b>"
     )

@@ -51,8 +51,14 @@ def test_replies_live_after_a_reload_and_deleted(browsing, people) -> None:  # n
     kept = message(bob_page, "hi <i>there</i>").locator("button.quote")
     expect(kept).to_have_text(re.compile(r"Alice\s+hello from before"))
 
-    # Alice deletes what Bob answered: his quote says so at once.
+    # Alice edits, then deletes, what Bob answered: his quote follows at once.
     first = message(alice_page, "hello from before")
+    first.get_by_role("button", name="Edit message").click()
+    editor = alice_page.get_by_role("textbox", name="Edit message")
+    editor.fill("hello, edited")
+    editor.press("Enter")
+    expect(kept).to_have_text(re.compile(r"Alice\s+hello, edited"))
+    first = message(alice_page, "hello, edited")
     first.get_by_role("button", name="Delete message").click()
     first.get_by_role("button", name="Delete", exact=True).click()
     expect(kept).to_have_text(re.compile(r"Alice\s+deleted message"))

@@ -5,7 +5,7 @@
 import { Connection, Disconnected } from "./connection.js";
 import { Sidebar } from "./sidebar.js";
 import { installSwitcher } from "./switcher.js";
-import { Timeline } from "./timeline.js";
+import { Timeline, excerpt } from "./timeline.js";
 import { Uploads } from "./uploads.js";
 import { decorateAvatars, localTimes } from "./text.js";
 
@@ -71,11 +71,15 @@ const handlers = {
     sidebar.bump(frame.room, frame.message);
     if (frame.room === openRoom && timeline) showNew(frame.message);
   },
-  "message.edited"(frame) { if (frame.room === openRoom) timeline?.update(frame.message); },
+  "message.edited"(frame) {
+    if (frame.room !== openRoom || !timeline) return;
+    timeline.update(frame.message);
+    timeline.requote(frame.message);
+  },
   "message.deleted"(frame) {
     if (frame.room !== openRoom || !timeline) return;
     timeline.update(frame.message);
-    timeline.markQuotesDeleted(frame.message.seq);
+    timeline.requote(frame.message);
     if (replyingTo?.seq === frame.message.seq) setReply(null);
   },
   "reaction.updated"(frame) { if (frame.room === openRoom) timeline?.setReactions(frame.seq, frame.reactions); },
@@ -397,10 +401,8 @@ function setReply(item) {
   replyBar.hidden = !item;
   if (item) {
     const body = item.querySelector(".body");
-    const source = body?.dataset.source ?? body?.textContent ?? "";
-    const firstLine = source.split("\n").map((line) => line.trim()).find(Boolean) ?? "";
     replyBar.querySelector(".reply-author").textContent = item.querySelector(".author")?.textContent ?? "someone";
-    replyBar.querySelector(".reply-excerpt").textContent = firstLine;
+    replyBar.querySelector(".reply-excerpt").textContent = excerpt(body?.dataset.source ?? body?.textContent ?? "");
     composer?.elements.body.focus();
   }
 }

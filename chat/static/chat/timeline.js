@@ -125,12 +125,12 @@ export class Timeline {
     quote.querySelector(".quote-text").textContent = quoted.deleted ? "deleted message" : quoted.excerpt;
   }
 
-  // Shows that a message was deleted in the quotes of the replies shown (the server's frames
-  // carry only the message itself).
-  markQuotesDeleted(seq) {
-    for (const quote of this.list.querySelectorAll(`li.message .quote[data-seq="${Number(seq)}"]`)) {
-      quote.querySelector(".quote-text").textContent = "deleted message";
-      quote.classList.add("quote-deleted");
+  // An edit or delete of a quoted message, shown in the quotes of the replies on screen (the
+  // server's frames carry only the message itself; history pages quote it as it is).
+  requote(message) {
+    for (const quote of this.list.querySelectorAll(`li.message .quote[data-seq="${Number(message.seq)}"]`)) {
+      quote.querySelector(".quote-text").textContent = message.deleted ? "deleted message" : excerpt(message.body);
+      quote.classList.toggle("quote-deleted", Boolean(message.deleted));
     }
   }
 
@@ -347,6 +347,14 @@ export class Timeline {
       linkify(body);
     }
   }
+}
+
+// A quote's text as the server cuts it (chat/wire.py): the first line that is not blank, at
+// most 120 code points.
+export function excerpt(body) {
+  const line = body.split("\n").map((text) => text.trim()).find(Boolean) ?? "";
+  const points = [...line];
+  return points.length > 120 ? `${points.slice(0, 119).join("").trimEnd()}…` : line;
 }
 
 // "👍 2: alice, bob", as the server writes it (chat/templatetags/reaction_chips.py).
