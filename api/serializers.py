@@ -73,6 +73,15 @@ class MessagePostIn(StrictSerializer):
         "PARLEY_ATTACHMENTS_PER_MESSAGE (10 by default). Any other id is refused (400 "
         "`invalid`, details.field `attachments`) and nothing is posted.",
     )
+    reply_to = JsonInteger(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**53,
+        help_text="The seq of an earlier text message of this room that this one answers. One "
+        "that does not exist yet, is a system line or was deleted is refused (400 "
+        "`reply_not_found`) and nothing is posted.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "body" not in attrs and not attrs.get("attachments"):
@@ -142,6 +151,7 @@ class SessionLoginIn(StrictSerializer):
 class HistoryQuery(StrictSerializer):
     before = serializers.IntegerField(required=False, min_value=0, max_value=2**53)
     after = serializers.IntegerField(required=False, min_value=0, max_value=2**53)
+    around = serializers.IntegerField(required=False, min_value=1, max_value=2**53)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=2**53)
 
 
@@ -178,6 +188,17 @@ class ReactionOut(serializers.Serializer):
     )
 
 
+class ReplyOut(serializers.Serializer):
+    seq = serializers.IntegerField()
+    author = UserOut(allow_null=True)
+    excerpt = serializers.CharField(
+        allow_blank=True,
+        help_text="The first line of its text as written (Markdown source), at most 120 "
+        'characters (a cut one ends in "\u2026"); "" when it was deleted. Show it as text.',
+    )
+    deleted = serializers.BooleanField()
+
+
 class MessageOut(serializers.Serializer):
     seq = serializers.IntegerField()
     kind = serializers.ChoiceField(
@@ -203,6 +224,11 @@ class MessageOut(serializers.Serializer):
     reactions = ReactionOut(
         many=True,
         help_text="Per emoji, in the order first used; [] for system lines and deleted messages.",
+    )
+    reply_to = ReplyOut(
+        allow_null=True,
+        help_text="The message this one answers; null when it answers none, and for deleted "
+        "messages.",
     )
 
 
@@ -263,7 +289,12 @@ class MembersOut(serializers.Serializer):
 class HistoryOut(serializers.Serializer):
     room = serializers.UUIDField()
     messages = MessageOut(many=True)
-    has_more = serializers.BooleanField()
+    has_more = serializers.BooleanField(
+        help_text="More entries beyond the page: newer ones with `after`, older ones otherwise."
+    )
+    has_more_after = serializers.BooleanField(
+        required=False, help_text="Only with `around`: newer entries beyond the page."
+    )
 
 
 class SeqOut(serializers.Serializer):

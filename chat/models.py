@@ -131,6 +131,16 @@ class Message(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     # Chosen by the sending client so that a retried send returns the first message.
     client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (NULL: no id, so no uniqueness)
+    # The earlier text message of the same room this one answers (chat.services.messages checks
+    # both). Messages are deleted as tombstones, so the link normally outlives its target's text.
+    reply_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+        db_index=False,
+    )
     # Set by the history read and the services (a Prefetch to_attr, or the list they attached)
     # so that chat.wire shows a message's files without a query per message.
     attachment_list: list["Attachment"]
@@ -145,6 +155,15 @@ class Message(models.Model):
                 fields=["author", "client_id"],
                 condition=Q(client_id__isnull=False),
                 name="chat_message_author_client_id_unique",
+            ),
+        ]
+        indexes = [
+            # For setting replies' link to NULL when a message row goes (a room deleted): only
+            # replies are indexed, so other posts pay nothing for it.
+            models.Index(
+                fields=["reply_to"],
+                condition=Q(reply_to__isnull=False),
+                name="chat_message_reply_to",
             ),
         ]
 

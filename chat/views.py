@@ -23,7 +23,7 @@ from chat.services.direct import direct_open
 from chat.services.messages import message_post
 from chat.services.reads import read_mark
 from chat.services.rooms import room_create, room_join, room_leave
-from core.errors import ParleyError, http_status_for
+from core.errors import InvalidInput, ParleyError, http_status_for
 
 # Where a room's id goes in the sidebar entry that the page's script clones for a room joined
 # live (templates/chat/_sidebar.html).
@@ -92,18 +92,25 @@ def open_direct(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def room(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
     try:
+        anchor = _anchor_seq(request.GET.get("at"))
         membership = member_room(request.user, room_id)
         read_before = membership.last_read_seq
-        unread = unread_count(request.user, membership.room, read_before)
-        page = history_page(
-            request.user,
-            room_id=room_id,
-            limit=min(UNREAD_PAGE_MAX, max(settings.PARLEY_HISTORY_PAGE_SIZE, unread + 10)),
-        )
-        if page.messages:  # showing the newest page is reading it
-            read_mark(request.user, room_id=room_id, seq=page.messages[-1].seq)
+        if anchor is not None:
+            # Opened at one message (a reply's quote, a link): the page around it, newer entries
+            # behind a gap marker (parley.js), and nothing marked read.
+            page = history_page(request.user, room_id=room_id, around=anchor)
+        else:
+            unread = unread_count(request.user, membership.room, read_before)
+            page = history_page(
+                request.user,
+                room_id=room_id,
+                limit=min(UNREAD_PAGE_MAX, max(settings.PARLEY_HISTORY_PAGE_SIZE, unread + 10)),
+            )
+            if page.messages:  # showing the newest page is reading it
+                read_mark(request.user, room_id=room_id, seq=page.messages[-1].seq)
     except ParleyError as error:
         return _error_page(request, error)
+    last_shown = page.messages[-1].seq if page.messages else page.room.last_seq
     peer = direct_peer(request.user, page.room)
     title = peer.shown_name if peer is not None else page.room.name
     return render(
@@ -125,12 +132,27 @@ def room(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse:
                 "parley_config": {
                     "me": request.user.username,
                     "room": str(page.room.public_id),
-                    "cursor": page.messages[-1].seq if page.messages else page.room.last_seq,
+                    # Live delivery goes on from the room's end; with ?at the entries between
+                    # the page and that end are a gap the script fills as it comes into view.
+                    "cursor": page.room.last_seq if anchor is not None else last_shown,
                     "read_before": read_before,
+                    "at": anchor,
+                    "gap_after": last_shown if page.has_more_after else None,
                 },
             },
         ),
     )
+
+
+def _anchor_seq(value: str | None) -> int | None:
+    """The `?at=` of a room page: a seq to open at, or None for the newest page."""
+    if value is None:
+        return None
+    if not value.isdecimal() or len(value) > 16 or int(value) < 1:
+        raise InvalidInput(
+            "The 'at' of a room's address must be a seq: a whole number of 1 or more."
+        )
+    return int(value)
 
 
 @login_required

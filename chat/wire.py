@@ -55,7 +55,37 @@ def message_data(message: Message) -> dict[str, Any]:
         "client_id": message.client_id,
         "attachments": [attachment_data(attachment) for attachment in _attachments_of(message)],
         "reactions": reactions_data(reactions_of(message)),
+        "reply_to": reply_data(message),
     }
+
+
+# How much of a replied-to message's first line a reply quotes, in code points.
+REPLY_EXCERPT_LENGTH = 120
+
+
+def reply_data(message: Message) -> dict[str, Any] | None:
+    """The message a reply answers, as the reply quotes it: its first line as written, or
+    `deleted` and no text. None for other messages and tombstones (which show nothing).
+
+    Read from the message's `reply_to`, which the history read loads with the page."""
+    if message.reply_to_id is None or message.is_deleted:
+        return None
+    target = message.reply_to
+    if target is None:
+        return None
+    return {
+        "seq": target.seq,
+        "author": user_data(target.author),
+        "excerpt": "" if target.is_deleted else _first_line(target.body),
+        "deleted": target.is_deleted,
+    }
+
+
+def _first_line(text: str) -> str:
+    line = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    if len(line) > REPLY_EXCERPT_LENGTH:
+        return line[: REPLY_EXCERPT_LENGTH - 1].rstrip() + "\u2026"
+    return line
 
 
 def _attachments_of(message: Message) -> list[Attachment]:

@@ -66,6 +66,14 @@ class MessageNotFound(ParleyError):
     default_message = "No such message."
 
 
+class ReplyNotFound(InvalidInput):
+    """`reply_to` names no text message this one may answer: none in the room by that seq, a
+    system line, a deleted message, or one not yet posted. A refused post stores nothing."""
+
+    code = "reply_not_found"
+    default_message = "There is no message with that seq to reply to in this room."
+
+
 class NotMember(ParleyError):
     code = "not_member"
     default_message = "You are not a member of this room."

@@ -32,22 +32,29 @@ class MessagesView(APIView):
         parameters=[
             OpenApiParameter("before", int, description="Messages with a seq below this"),
             OpenApiParameter("after", int, description="Messages with a seq above this"),
+            OpenApiParameter(
+                "around",
+                int,
+                description="The message with this seq and about half a page on each side "
+                "(not with before or after); the page then says has_more_after too",
+            ),
             OpenApiParameter("limit", int, description="Page size (default 50, at most 200)"),
         ],
         responses={200: HistoryOut, **ERRORS},
         tags=["messages"],
-        summary="A page of the timeline, in seq order: the newest, or before/after a seq",
+        summary="A page of the timeline, in seq order: the newest, or before/after/around a seq",
     )
     def get(self, request: AuthenticatedRequest, room_id: str) -> Response:
         query = parse(HistoryQuery, request.query_params.dict())
         page = history_page(request.user, room_id=room_id, **query)
-        return Response(
-            {
-                "room": page.room.public_id,
-                "messages": [wire.message_data(message) for message in page.messages],
-                "has_more": page.has_more,
-            }
-        )
+        body = {
+            "room": page.room.public_id,
+            "messages": [wire.message_data(message) for message in page.messages],
+            "has_more": page.has_more,
+        }
+        if page.has_more_after is not None:
+            body["has_more_after"] = page.has_more_after
+        return Response(body)
 
     @extend_schema(
         request=MessagePostIn,
@@ -64,6 +71,7 @@ class MessagesView(APIView):
             body=data.get("body"),
             client_id=data.get("client_id"),
             attachments=data.get("attachments"),
+            reply_to=data.get("reply_to"),
         )
         return Response(envelope(message), status=status.HTTP_201_CREATED)
 

@@ -46,6 +46,7 @@ async def send_message(socket: "ParleySocket", frame: Frame, ref: object) -> Non
         body=frame.get("body"),
         client_id=frame.get("client_id"),
         attachments=frame.get("attachments"),
+        reply_to=frame.get("reply_to"),
     )
     await _ack(socket, ref, message.room.public_id, message.seq, client_id=message.client_id)
 
@@ -103,17 +104,19 @@ async def fetch_history(socket: "ParleySocket", frame: Frame, ref: object) -> No
         room_id=text_field(frame, "room"),
         before=optional_int(frame, "before"),
         after=optional_int(frame, "after"),
+        around=optional_int(frame, "around"),
         limit=optional_int(frame, "limit"),
     )
-    await socket.send_frame(
-        {
-            "type": "history",
-            "ref": ref,
-            "room": str(page.room.public_id),
-            "messages": [wire.message_data(message) for message in page.messages],
-            "has_more": page.has_more,
-        }
-    )
+    reply: Frame = {
+        "type": "history",
+        "ref": ref,
+        "room": str(page.room.public_id),
+        "messages": [wire.message_data(message) for message in page.messages],
+        "has_more": page.has_more,
+    }
+    if page.has_more_after is not None:
+        reply["has_more_after"] = page.has_more_after
+    await socket.send_frame(reply)
 
 
 async def resume(socket: "ParleySocket", frame: Frame, ref: object) -> None:

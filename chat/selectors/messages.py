@@ -17,8 +17,11 @@ from core.errors import AttachmentNotFound, InvalidInput, NotMember, RoomNotFoun
 class HistoryPage:
     room: Room
     messages: list[Message]
-    # Whether more messages exist beyond this page in the direction that was asked for.
+    # Whether more messages exist beyond this page in the direction that was asked for (for a
+    # page around a seq: older ones).
     has_more: bool
+    # Only for a page around a seq: whether newer messages exist beyond it.
+    has_more_after: bool | None = None
 
 
 def _cursor(name: str, value: object) -> int | None:
@@ -27,6 +30,14 @@ def _cursor(name: str, value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput(f"'{name}' must be a whole number of 0 or more.", field=name)
     return value
+
+
+def _anchor(around: object) -> int | None:
+    if around is None:
+        return None
+    if isinstance(around, bool) or not isinstance(around, int) or not 1 <= around <= 2**53:
+        raise InvalidInput("'around' must be a seq: a whole number of 1 or more.", field="around")
+    return around
 
 
 def _page_size(limit: object) -> int:
@@ -44,13 +55,18 @@ def history_page(
     room_id: object,
     before: object = None,
     after: object = None,
+    around: object = None,
     limit: object = None,
 ) -> HistoryPage:
-    """Messages of a room in seq order: the newest page, the page before a seq, or after one."""
+    """Messages of a room in seq order: the newest page, the page before a seq, after one, or
+    around one (that seq and about half a page on each side of it)."""
     before_seq = _cursor("before", before)
     after_seq = _cursor("after", after)
+    anchor_seq = _anchor(around)
     if before_seq is not None and after_seq is not None:
         raise InvalidInput("Give 'before' or 'after', not both.")
+    if anchor_seq is not None and (before_seq is not None or after_seq is not None):
+        raise InvalidInput("Give 'around' alone, without 'before' or 'after'.", field="around")
     size = _page_size(limit)
     room = member_room(user, room_id).room
 
@@ -59,7 +75,7 @@ def history_page(
     # declares them on purpose.
     timeline = (
         Message.objects.filter(room=room)  # type: ignore[no-redef]
-        .select_related("author")
+        .select_related("author", "reply_to__author")
         .prefetch_related(
             Prefetch(
                 "attachments",
@@ -73,6 +89,18 @@ def history_page(
             ),
         )
     )
+    if anchor_seq is not None:
+        # The anchor counts on the newer side, so a page of one is the anchor itself.
+        older_size = size // 2
+        newer_size = size - older_size
+        older = list(timeline.filter(seq__lt=anchor_seq).order_by("-seq")[: older_size + 1])
+        newer = list(timeline.filter(seq__gte=anchor_seq).order_by("seq")[: newer_size + 1])
+        return HistoryPage(
+            room=room,
+            messages=older[:older_size][::-1] + newer[:newer_size],
+            has_more=len(older) > older_size,
+            has_more_after=len(newer) > newer_size,
+        )
     if after_seq is not None:
         rows = list(timeline.filter(seq__gt=after_seq).order_by("seq")[: size + 1])
         return HistoryPage(room=room, messages=rows[:size], has_more=len(rows) > size)

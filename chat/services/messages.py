@@ -22,7 +22,11 @@ from core.errors import (
     MessageDeleted,
     MessageNotFound,
     ParleyError,
+    ReplyNotFound,
 )
+
+# Seqs are JSON numbers; beyond 2**53 clients cannot represent them exactly.
+MAX_SEQ = 2**53
 
 
 def _earlier_send(user: User, client_id: str | None) -> Message | None:
@@ -38,8 +42,12 @@ def message_post(
     body: object,
     client_id: object = None,
     attachments: object = (),
+    reply_to: object = None,
 ) -> Message:
     """Post a text message as `user`; a retry with the same client_id returns the first one.
+
+    `reply_to` is the seq of an earlier text message of the same room, not deleted, that this
+    one answers (ReplyNotFound otherwise).
 
     `attachments` are the public ids of the user's own uploads to that room not yet posted
     (chat.services.attachments); they are attached in the same transaction, or nothing is
@@ -50,6 +58,7 @@ def message_post(
         body = ""
     text = clean_body(body, may_be_empty=bool(attachment_ids))
     client_key = clean_client_id(client_id)
+    reply_seq = _reply_seq(reply_to)
     try:
         ratelimit.take_write(user.pk)
         # Rendered before the transaction, so that no room lock waits for it.
@@ -58,8 +67,11 @@ def message_post(
         # the seq with it, rolls back. Looking for it only then saves every first send a query.
         # Inside a caller's transaction a savepoint keeps that transaction usable after it.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            if attachment_ids:
-                message = _post_checked(user, room_id, text, text_html, client_key, attachment_ids)
+            # The one-statement post cannot check a reply's target: replies take the checked path.
+            if attachment_ids or reply_seq is not None:
+                message = _post_checked(
+                    user, room_id, text, text_html, client_key, attachment_ids, reply_seq
+                )
             else:
                 message = timeline_post(
                     user,
@@ -88,6 +100,7 @@ def _post_checked(
     text_html: str,
     client_key: str | None,
     attachment_ids: list[uuid.UUID] | None = None,
+    reply_seq: int | None = None,
 ) -> Message:
     """The post with each check its own step: on SQLite, with files, and where timeline_post
     matched no room, to raise the error that says why (or post, if the user joined in
@@ -96,6 +109,7 @@ def _post_checked(
         room = member_room(user, room_id, lock=True).room
         require_open(room)
         files = _unposted_uploads(user, room, attachment_ids) if attachment_ids else []
+        target = _reply_target(room, reply_seq) if reply_seq is not None else None
         message = timeline_append(
             room,
             kind=Message.Kind.TEXT,
@@ -103,6 +117,7 @@ def _post_checked(
             body=text,
             body_html=text_html,
             client_id=client_key,
+            reply_to=target,
         )
         if files:
             Attachment.objects.filter(pk__in=[file.pk for file in files]).update(message=message)
@@ -129,6 +144,29 @@ def _unposted_uploads(user: User, room: Room, public_ids: list[uuid.UUID]) -> li
             ids=[str(public_id) for public_id in public_ids if public_id not in found],
         )
     return files
+
+
+def _reply_seq(reply_to: object) -> int | None:
+    if reply_to is None:
+        return None
+    if isinstance(reply_to, bool) or not isinstance(reply_to, int) or not 1 <= reply_to <= MAX_SEQ:
+        raise InvalidInput(
+            "'reply_to' must be a seq: a whole number of 1 or more.", field="reply_to"
+        )
+    return reply_to
+
+
+def _reply_target(room: Room, seq: int) -> Message:
+    """The message of `room` a new post answers. Call with the room row locked: every seq
+    below the next one is then posted, so a later seq finds nothing."""
+    if seq > room.last_seq:
+        raise ReplyNotFound(field="reply_to")
+    target = Message.objects.select_related("author").filter(room=room, seq=seq).first()
+    if target is None or target.kind != Message.Kind.TEXT:
+        raise ReplyNotFound(field="reply_to")
+    if target.is_deleted:
+        raise ReplyNotFound("The message you reply to was deleted.", field="reply_to")
+    return target
 
 
 def _seq(seq: object) -> int:

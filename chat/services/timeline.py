@@ -19,6 +19,7 @@ def timeline_append(
     body: str = "",
     body_html: str = "",
     client_id: str | None = None,
+    reply_to: Message | None = None,
 ) -> Message:
     """Add the next message to `room`'s timeline; `body_html` is `body` rendered
     (chat.formatting), "" for system lines.
@@ -37,6 +38,7 @@ def timeline_append(
         body=body,
         body_html=body_html,
         client_id=client_id,
+        reply_to=reply_to,
     )
 
 
@@ -123,6 +125,7 @@ def timeline_post(
         "edited_at": None,
         "deleted_at": None,
         "client_id": client_id,
+        "reply_to_id": None,
     }
     names = _attnames(Message)
     message = Message.from_db(connection.alias, names, [fields[name] for name in names])

@@ -17,3 +17,9 @@ def attachments(message: Message) -> list[dict[str, Any]]:
     if message.pk is None:  # the empty entries that live ones are cloned from
         return []
     return wire.message_data(message)["attachments"]
+
+
+@register.filter
+def reply_quote(message: Message) -> dict[str, Any] | None:
+    """The message this one answers, as clients get it (`reply_to`), or None."""
+    return wire.reply_data(message)

@@ -248,3 +248,14 @@ test("files go out with their message as attachment ids", async () => {
   client.post(ROOM, "plain", { clientId: "c-plain" });
   assert.equal("attachments" in live.lastSent("message.send"), false);
 });
+
+test("a reply goes out with the seq it answers as reply_to", async () => {
+  const client = connection();
+  const live = await goLive();
+  client.post(ROOM, "noon works", { replyTo: 41, clientId: "c-reply" });
+  assert.equal(live.lastSent("message.send").reply_to, 41);
+  client.post(ROOM, "plain", { clientId: "c-plain-2" });
+  assert.equal("reply_to" in live.lastSent("message.send"), false);
+  client.post(ROOM, "null is none", { replyTo: null, clientId: "c-null" });
+  assert.equal("reply_to" in live.lastSent("message.send"), false);
+});

@@ -149,11 +149,13 @@ export class Connection {
   // Posts a message; it stays in the outbox, and is sent again with the same client_id after
   // every reconnect, until the server acknowledges it (never posted twice). Resolves with the
   // `ack`; rejects with the `error` frame of a refusal that retrying cannot fix.
-  // `attachments`: ids of files uploaded for this message (see uploads.js).
-  post(room, body, { attachments = [], clientId = crypto.randomUUID() } = {}) {
+  // `attachments`: ids of files uploaded for this message (see uploads.js); `replyTo`: the
+  // seq of the message it answers.
+  post(room, body, { attachments = [], replyTo = null, clientId = crypto.randomUUID() } = {}) {
     return new Promise((resolve, reject) => {
       const frame = { type: "message.send", room, body, client_id: clientId };
       if (attachments.length) frame.attachments = attachments;
+      if (replyTo !== null) frame.reply_to = replyTo;
       const item = { frame, resolve, reject };
       this.outbox.set(clientId, item);
       if (this.ready) this.transmitPost(item);

@@ -5,7 +5,7 @@
 import { Connection, Disconnected } from "./connection.js";
 import { Sidebar } from "./sidebar.js";
 import { installSwitcher } from "./switcher.js";
-import { Timeline } from "./timeline.js";
+import { Timeline, excerpt } from "./timeline.js";
 import { Uploads } from "./uploads.js";
 import { decorateAvatars, localTimes } from "./text.js";
 
@@ -39,7 +39,8 @@ let roomGone = false;
 const scheme = location.protocol === "https:" ? "wss" : "ws";
 const connection = new Connection({
   url: `${scheme}://${location.host}/ws/`,
-  cursors: () => (openRoom && !roomGone ? { [openRoom]: timeline.lastSeq(config.cursor) } : {}),
+  // Opened ?at= a message, the page may end before the room does: go on from the room's end.
+  cursors: () => (openRoom && !roomGone ? { [openRoom]: Math.max(timeline.lastSeq(config.cursor), config.cursor) } : {}),
   onFrame: (frame) => handlers[frame.type]?.(frame),
   onResumed: resumed,
   onState: (state) => {
@@ -70,8 +71,17 @@ const handlers = {
     sidebar.bump(frame.room, frame.message);
     if (frame.room === openRoom && timeline) showNew(frame.message);
   },
-  "message.edited"(frame) { if (frame.room === openRoom) timeline?.update(frame.message); },
-  "message.deleted"(frame) { if (frame.room === openRoom) timeline?.update(frame.message); },
+  "message.edited"(frame) {
+    if (frame.room !== openRoom || !timeline) return;
+    timeline.update(frame.message);
+    timeline.requote(frame.message);
+  },
+  "message.deleted"(frame) {
+    if (frame.room !== openRoom || !timeline) return;
+    timeline.update(frame.message);
+    timeline.requote(frame.message);
+    if (replyingTo?.seq === frame.message.seq) setReply(null);
+  },
   "reaction.updated"(frame) { if (frame.room === openRoom) timeline?.setReactions(frame.seq, frame.reactions); },
   "member.joined"(frame) { if (frame.room === openRoom) refreshMembers(); },
   "member.left"(frame) { if (frame.room === openRoom) refreshMembers(); },
@@ -326,8 +336,8 @@ const uploads = composer && new Uploads({
   onError: showComposerError,
 });
 
-function send(body, attachments) {
-  connection.post(openRoom, body, { attachments }).then(
+function send(body, attachments, replyTo) {
+  connection.post(openRoom, body, { attachments, replyTo }).then(
     () => { if (!connection.pendingPosts()) showComposerError(""); },
     (refusal) => {
       const box = composer.elements.body;
@@ -352,12 +362,16 @@ if (composer) {
     const attachments = uploads.take();
     if (!body.trim() && !attachments.length) return;
     box.value = "";
-    send(body, attachments);
+    send(body, attachments, replyingTo?.seq ?? null);
+    setReply(null);
   });
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       composer.requestSubmit();
+    } else if (event.key === "Escape" && replyingTo) {
+      event.preventDefault();
+      setReply(null);
     } else if (event.key === "ArrowUp" && !box.value) {
       const mine = [...list.querySelectorAll("li.message.mine:not(.deleted)")].pop();
       if (mine) {
@@ -374,6 +388,48 @@ if (composer) {
       connection.notify({ type: "typing", room: openRoom });
     }
   });
+}
+
+// Replying: the composer says to what until the message is sent or the reply cancelled.
+
+const replyBar = document.getElementById("reply-bar");
+let replyingTo = null; // {seq} of the message the next one answers
+
+function setReply(item) {
+  replyingTo = item ? { seq: Number(item.dataset.seq) } : null;
+  if (!replyBar) return;
+  replyBar.hidden = !item;
+  if (item) {
+    const body = item.querySelector(".body");
+    replyBar.querySelector(".reply-author").textContent = item.querySelector(".author")?.textContent ?? "someone";
+    replyBar.querySelector(".reply-excerpt").textContent = excerpt(body?.dataset.source ?? body?.textContent ?? "");
+    composer?.elements.body.focus();
+  }
+}
+
+document.getElementById("reply-cancel")?.addEventListener("click", () => {
+  setReply(null);
+  composer?.elements.body.focus();
+});
+
+// A quote's message: scrolled to and highlighted when it is loaded, otherwise the page opens
+// around it (?at=, rendered by the server, with a gap marker up to the live end).
+function jumpTo(seq) {
+  const target = timeline.item(seq);
+  if (!target) {
+    const address = new URL(location.href);
+    address.searchParams.set("at", String(seq));
+    location.assign(address.toString());
+    return;
+  }
+  highlight(target);
+}
+
+function highlight(item) {
+  item.scrollIntoView({ block: "center" });
+  for (const other of list.querySelectorAll("li.message.highlighted")) other.classList.remove("highlighted");
+  item.classList.add("highlighted");
+  setTimeout(() => item.classList.remove("highlighted"), 2500);
 }
 
 // Editing and deleting your own messages (buttons, or Up in an empty composer)
@@ -457,6 +513,15 @@ if (list) {
       return;
     }
     if (reactionClick(event)) return;
+    const quote = event.target.closest("button.quote");
+    if (quote) {
+      jumpTo(Number(quote.dataset.seq));
+      return;
+    }
+    if (event.target.closest("button.reply")) {
+      setReply(event.target.closest("li.message"));
+      return;
+    }
     const item = event.target.closest("li.message.mine");
     if (!item) return;
     if (event.target.closest("button.delete")) {
@@ -541,10 +606,15 @@ installSwitcher(sidebar);
 if (timeline) {
   timeline.decorateNow();
   placeUnreadLine();
-  timeline.scrollToBottom();
+  if (config.gap_after !== null && config.gap_after !== undefined) {
+    watchGap(timeline.addGap(config.gap_after, config.cursor));
+  }
+  const anchor = config.at ? timeline.item(config.at) : null;
+  if (anchor) highlight(anchor);
+  else timeline.scrollToBottom();
   // Stay at the newest entry while the pane changes size (a keyboard opening, the member list
-  // arriving), unless the reader has scrolled up.
-  let atBottom = true;
+  // arriving), unless the reader has scrolled up or opened the page at a message.
+  let atBottom = !anchor;
   scroller.addEventListener("scroll", () => {
     atBottom = timeline.nearBottom();
     if (atBottom) newBelow.hidden = true;

@@ -86,7 +86,7 @@ export class Timeline {
     if (avatar) fillAvatar(avatar, message.author);
     const time = item.querySelector("time");
     if (time) time.setAttribute("datetime", message.created_at ?? "");
-    if (!mine) item.querySelector(".actions")?.remove();
+    if (!mine) for (const button of item.querySelectorAll(".actions .edit, .actions .delete")) button.remove();
     this.fill(item, message);
     return item;
   }
@@ -100,6 +100,7 @@ export class Timeline {
     const tombstone = item.querySelector(".tombstone");
     if (tombstone) tombstone.hidden = !message.deleted;
     if (body && !item.querySelector("textarea.edit-box")) this.fillBody(body, message);
+    this.fillQuote(item, message.deleted ? null : message.reply_to);
     if (message.deleted) item.querySelector(".actions")?.remove();
     const files = item.querySelector("ul.attachments");
     if (files) files.replaceChildren(...(message.deleted ? [] : (message.attachments ?? []).map((file) => this.attachment(file))));
@@ -108,6 +109,28 @@ export class Timeline {
       bar.hidden = Boolean(message.deleted);
       // A server older than reactions sends none: keep what is shown.
       if (message.deleted || Array.isArray(message.reactions)) this.fillReactions(item, message.deleted ? [] : message.reactions);
+    }
+  }
+
+  // The message a reply answers: its author and first line, as text. A server older than
+  // replies sends no reply_to: nothing is quoted.
+  fillQuote(item, quoted) {
+    const quote = item.querySelector(".quote");
+    if (!quote) return;
+    quote.hidden = !quoted;
+    if (!quoted) return;
+    quote.classList.toggle("quote-deleted", Boolean(quoted.deleted));
+    quote.dataset.seq = quoted.seq;
+    quote.querySelector(".quote-author").textContent = quoted.author ? quoted.author.display_name : "someone";
+    quote.querySelector(".quote-text").textContent = quoted.deleted ? "deleted message" : quoted.excerpt;
+  }
+
+  // An edit or delete of a quoted message, shown in the quotes of the replies on screen (the
+  // server's frames carry only the message itself; history pages quote it as it is).
+  requote(message) {
+    for (const quote of this.list.querySelectorAll(`li.message .quote[data-seq="${Number(message.seq)}"]`)) {
+      quote.querySelector(".quote-text").textContent = message.deleted ? "deleted message" : excerpt(message.body);
+      quote.classList.toggle("quote-deleted", Boolean(message.deleted));
     }
   }
 
@@ -212,7 +235,12 @@ export class Timeline {
   // Puts entries (ascending) right after `anchor` (a gap marker or an older sentinel), skipping
   // seqs already shown, keeping the reader's place.
   insertAfter(anchor, messages) {
-    this.keepingPlace(() => {
+    // The reader's place is what lies below the marker. With nothing of it in view (the gap
+    // at the end of a page opened at a message), it is what lies above, which stays put.
+    const next = anchor.nextElementSibling?.closest("li.message[data-seq]");
+    const belowInView = next && next.getBoundingClientRect().top < this.scroller.getBoundingClientRect().bottom;
+    const keep = belowInView || this.nearBottom() ? (change) => this.keepingPlace(change) : (change) => change();
+    keep(() => {
       let previous = anchor;
       for (const message of messages) {
         const existing = this.item(message.seq);
@@ -319,6 +347,14 @@ export class Timeline {
       linkify(body);
     }
   }
+}
+
+// A quote's text as the server cuts it (chat/wire.py): the first line that is not blank, at
+// most 120 code points.
+export function excerpt(body) {
+  const line = body.split("\n").map((text) => text.trim()).find(Boolean) ?? "";
+  const points = [...line];
+  return points.length > 120 ? `${points.slice(0, 119).join("").trimEnd()}…` : line;
 }
 
 // "👍 2: alice, bob", as the server writes it (chat/templatetags/reaction_chips.py).

@@ -108,11 +108,12 @@ export class ParleyClient extends Emitter<ClientEvents> {
     return this.connection.notify(frame);
   }
 
-  /** Posts a message through the outbox: resent with the same client_id until acked. */
+  /** Posts a message through the outbox: resent with the same client_id until acked.
+   * `replyTo`: the seq of the message it answers. */
   send(
     room: string,
     body: string,
-    options: { attachments?: string[]; clientId?: string } = {},
+    options: { attachments?: string[]; replyTo?: number; clientId?: string } = {},
   ): Promise<AckFrame> {
     return this.connection.send(room, body, options);
   }
@@ -149,6 +150,34 @@ export class ParleyClient extends Emitter<ClientEvents> {
     });
     this.applyPage(room, page.messages);
     return page;
+  }
+
+  /**
+   * Loads the page around one entry (jumping to a reply's quote or a link). Entries between it
+   * and those held already show in holes(room) until loaded (fillHole).
+   */
+  async loadAround(room: string, seq: number, limit?: number): Promise<HistoryFrame> {
+    const page = await this.request({
+      type: "history.fetch",
+      room,
+      around: seq,
+      limit: this.pageLimit(limit),
+    });
+    this.applyPage(room, page.messages);
+    return page;
+  }
+
+  /** The seqs missing between held entries of a room (see RoomStore.holes). */
+  holes(room: string): Gap[] {
+    return this.store.holes(room);
+  }
+
+  /** Loads one page into a hole, from its older end; resolves true once it is closed. */
+  async fillHole(room: string, hole: Gap): Promise<boolean> {
+    const limit = this.pageLimit(Math.min(this.pageSize, hole.through - hole.after));
+    const page = await this.request({ type: "history.fetch", room, after: hole.after, limit });
+    this.applyPage(room, page.messages);
+    return !this.store.holes(room).some((left) => left.after < hole.through && left.through > hole.after);
   }
 
   /**

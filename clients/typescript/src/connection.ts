@@ -206,12 +206,17 @@ export class Connection extends Emitter<ConnectionEvents> {
   send(
     room: string,
     body: string,
-    { attachments = [], clientId }: { attachments?: string[]; clientId?: string } = {},
+    {
+      attachments = [],
+      replyTo,
+      clientId,
+    }: { attachments?: string[]; replyTo?: number; clientId?: string } = {},
   ): Promise<AckFrame> {
     const client_id = clientId ?? this.options.newClientId();
     return new Promise((resolve, reject) => {
       const frame: OutboxItem["frame"] = { type: "message.send", room, body, client_id };
       if (attachments.length) frame.attachments = attachments;
+      if (replyTo !== undefined) frame.reply_to = replyTo;
       const item = { frame, resolve, reject };
       this.outbox.set(client_id, item);
       if (this.ready) this.transmitPost(item);

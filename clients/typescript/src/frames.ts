@@ -35,6 +35,16 @@ export interface Reaction {
   users: string[];
 }
 
+/** The message a reply answers, as the reply quotes it. */
+export interface ReplyQuote {
+  seq: number;
+  author: Person | null;
+  /** Its first line as written (Markdown source: show it as text), at most 120 code points;
+   * "" once it was deleted. */
+  excerpt: string;
+  deleted: boolean;
+}
+
 /** A timeline entry, in `message.*` frames and in `history`. */
 export interface Message {
   seq: number;
@@ -53,6 +63,9 @@ export interface Message {
   /** Per emoji, in the order first used; [] for system lines and deleted messages (and absent
    * from servers older than reactions). */
   reactions?: Reaction[];
+  /** The message this one answers; null for none and for deleted messages (and absent from
+   * servers older than replies). */
+  reply_to?: ReplyQuote | null;
 }
 
 export type RoomKind = "group" | "direct";
@@ -113,6 +126,8 @@ export interface MessageSendFrame extends Refd {
   body: string;
   client_id?: string;
   attachments?: string[];
+  /** The seq of the earlier message of the room this one answers. */
+  reply_to?: number;
 }
 export interface MessageEditFrame extends Refd {
   type: "message.edit";
@@ -150,6 +165,8 @@ export interface HistoryFetchFrame extends Refd {
   room: string;
   before?: number;
   after?: number;
+  /** The entry with this seq and about half a page on each side (not with before/after). */
+  around?: number;
   limit?: number;
 }
 export interface ResumeFrame extends Refd {
@@ -215,7 +232,10 @@ export interface HistoryFrame {
   ref: Ref | null;
   room: string;
   messages: Message[];
+  /** More entries beyond the page: newer ones with `after`, older ones otherwise. */
   has_more: boolean;
+  /** Only for a page `around` a seq: newer entries beyond it. */
+  has_more_after?: boolean;
 }
 export type ResumedRoom =
   | { replayed: number; last_seq: number; gap?: undefined; error?: undefined }
@@ -364,6 +384,7 @@ export const ErrorCodes = {
   ROOM_ARCHIVED: "room_archived",
   MESSAGE_NOT_FOUND: "message_not_found",
   MESSAGE_DELETED: "message_deleted",
+  REPLY_NOT_FOUND: "reply_not_found",
   TOO_MANY_REACTIONS: "too_many_reactions",
   FORBIDDEN: "forbidden",
   RATE_LIMITED: "rate_limited",

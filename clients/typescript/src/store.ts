@@ -73,6 +73,22 @@ export class RoomStore {
   }
 
   /**
+   * The seqs missing between the lowest and highest held entries (after a page loaded around an
+   * older entry): every seq up to the room's last exists, so each break in the held seqs is
+   * one. Oldest first; a recorded `gap` shows here too once entries past it are held.
+   */
+  holes(id: string): Gap[] {
+    const seqs = this.messages(id).map((message) => message.seq);
+    const holes: Gap[] = [];
+    for (let index = 1; index < seqs.length; index += 1) {
+      const below = seqs[index - 1]!;
+      const above = seqs[index]!;
+      if (above - below > 1) holes.push({ after: below, through: above - 1 });
+    }
+    return holes;
+  }
+
+  /**
    * Stores an entry from `message.new` or `history`: a seq already held is replaced (the newer
    * copy is at least as current), never added twice. Returns what changed, or null for an
    * identical copy.

@@ -500,3 +500,54 @@ describe("close codes", () => {
     expect(server.timelines.get(ROOM)!.map((m) => m.body)).toEqual(["small"]);
   });
 });
+
+describe("replies", () => {
+  test("send puts replyTo in the frame as reply_to, and leaves it out otherwise", async () => {
+    await connect();
+    await Promise.all([
+      client.send(ROOM, "noon works", { replyTo: 3 }),
+      client.send(ROOM, "plain"),
+      run(10),
+    ]);
+    const sends = server.received.filter((f) => f.type === "message.send");
+    expect(sends[0]).toMatchObject({ body: "noon works", reply_to: 3 });
+    expect(sends[1]).not.toHaveProperty("reply_to");
+  });
+
+  test("loadAround holds the page around an older entry and holes() names what lies between", async () => {
+    for (let n = 1; n <= 300; n += 1) server.post(ROOM, `m${n}`);
+    await connect();
+    await Promise.all([client.loadLatest(ROOM, 50), run(10)]);
+    expect(client.holes(ROOM)).toEqual([]);
+
+    const [page] = await Promise.all([client.loadAround(ROOM, 40, 20), run(10)]);
+
+    expect(server.received.at(-1)).toMatchObject({ type: "history.fetch", around: 40, limit: 20 });
+    expect(page.messages.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => 30 + i));
+    expect(page.has_more).toBe(true);
+    expect(page.has_more_after).toBe(true);
+    expect(client.room(ROOM)?.cursor).toBe(300);
+    expect(client.holes(ROOM)).toEqual([{ after: 49, through: 250 }]);
+
+    let closed = false;
+    for (let step = 0; step < 5 && !closed; step += 1) {
+      const [done] = await Promise.all([client.fillHole(ROOM, client.holes(ROOM)[0]!), run(10)]);
+      closed = done;
+    }
+    expect(closed).toBe(true);
+    expect(client.holes(ROOM)).toEqual([]);
+    const seqs = client.messages(ROOM).map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: 271 }, (_, i) => 30 + i));
+  });
+
+  test("a reply's quote comes with the message as the server sent it", async () => {
+    await connect();
+    const quote = { seq: 1, author: { username: "bob", display_name: "Bob" }, excerpt: "hi", deleted: false };
+    server.post(ROOM, "first");
+    const reply = server.post(ROOM, "answer");
+    server.change(ROOM, reply.seq, { reply_to: quote }, false);
+    await Promise.all([client.loadLatest(ROOM), run(10)]);
+    expect(client.messages(ROOM).at(-1)?.reply_to).toEqual(quote);
+    expect(client.messages(ROOM)[0]?.reply_to).toBeUndefined();
+  });
+});

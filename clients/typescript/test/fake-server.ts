@@ -152,6 +152,15 @@ export class FakeServer {
     }
     let page: Message[];
     let hasMore: boolean;
+    if (frame.around !== undefined) {
+      const around = frame.around as number;
+      const older = Math.floor(limit / 2);
+      const start = Math.max(0, around - 1 - older);
+      const end = Math.min(timeline.length, around - 1 + (limit - older));
+      page = timeline.slice(start, end);
+      return socket.push({ type: "history", ref, room, messages: page, has_more: start > 0,
+                           has_more_after: end < timeline.length });
+    }
     if (frame.after !== undefined) {
       const after = frame.after as number;
       page = timeline.slice(after, after + limit);

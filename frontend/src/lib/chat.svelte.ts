@@ -71,6 +71,10 @@ export class Chat {
   outbox = $state<{ body: string; clientId: string }[]>([]);
   /** Where "New messages" goes in the open room: after this seq (what was read when opened). */
   unreadAfter = $state<number | null>(null);
+  /** Seqs missing between the open room's held entries (after a jump to an older one). */
+  holes = $state<Gap[]>([]);
+  /** The message the next post answers, in the open room. */
+  replyingTo = $state<Message | null>(null);
   /** Set when the open room went away (left elsewhere, deleted, access ended). */
   gone = $state<string | null>(null);
 
@@ -116,6 +120,7 @@ export class Chat {
     if (this.openId !== id) {
       const item = this.room(id);
       this.unreadAfter = item && item.unread > 0 ? item.lastReadSeq : null;
+      this.replyingTo = null;
     }
     this.openId = id;
     this.gone = null;
@@ -149,13 +154,49 @@ export class Chat {
     this.refreshMessages();
   }
 
-  /** Posts through the SDK's outbox: shown as pending until acked, never posted twice. */
+  /** Posts through the SDK's outbox: shown as pending until acked, never posted twice. A
+   * reply answers `replyingTo`; if the post is refused, the reply is offered again. */
   send(body: string, attachments: string[] = []): Promise<unknown> {
     const id = this.openId;
     if (!id) return Promise.resolve();
-    const sent = this.client.send(id, body, { attachments });
+    const target = this.replyingTo;
+    this.replyingTo = null;
+    const sent = this.client.send(id, body, { attachments, ...(target ? { replyTo: target.seq } : {}) });
     this.refreshMessages();
-    return sent.finally(() => this.refreshMessages());
+    return sent
+      .catch((failure: unknown) => {
+        if (target && !this.replyingTo && this.openId === id) this.replyingTo = target;
+        throw failure;
+      })
+      .finally(() => this.refreshMessages());
+  }
+
+  reply(message: Message | null): void {
+    this.replyingTo = message;
+  }
+
+  /** Makes sure the open room holds the entry with `seq`: the page around it when it is not
+   * held yet. False when the room holds no such entry. */
+  async reveal(seq: number): Promise<boolean> {
+    const id = this.openId;
+    if (!id) return false;
+    if (!this.client.room(id)?.messages.has(seq)) {
+      const page = await this.client.loadAround(id, seq, PAGE);
+      if (this.openId !== id) return false;
+      if (this.messages[0] === undefined || page.messages[0]!.seq <= this.messages[0].seq) {
+        this.hasOlder = page.has_more;
+      }
+      this.refreshMessages();
+    }
+    return !!this.client.room(id)?.messages.has(seq);
+  }
+
+  /** Loads a page into a hole between held entries. */
+  async fillHole(hole: Gap): Promise<void> {
+    const id = this.openId;
+    if (!id) return;
+    await this.client.fillHole(id, hole);
+    if (this.openId === id) this.refreshMessages();
   }
 
   /** Uploads a file to the open room; post its id with the next message. */
@@ -236,6 +277,11 @@ export class Chat {
     const id = this.openId;
     this.messages = id ? this.client.messages(id) : [];
     this.gap = id ? (this.client.room(id)?.gap ?? null) : null;
+    this.holes = id ? this.client.holes(id).filter((hole) => hole.after !== this.gap?.after) : [];
+    if (this.replyingTo && id) {
+      const target = this.client.room(id)?.messages.get(this.replyingTo.seq);
+      if (!target || target.deleted) this.replyingTo = null;
+    }
     this.outbox = this.client
       .pendingPosts()
       .filter((post) => post.room === id)

@@ -20,6 +20,14 @@ export function linkParts(body: string): Part[] {
   return parts;
 }
 
+/** A reply's quote of a message as the server cuts it (chat/wire.py): the first line that is
+ * not blank, at most 120 code points. */
+export function excerpt(body: string): string {
+  const line = body.split("\n").map((text) => text.trim()).find(Boolean) ?? "";
+  const points = [...line];
+  return points.length > 120 ? `${points.slice(0, 119).join("").trimEnd()}…` : line;
+}
+
 export function initials(name: string): string {
   const words = name.trim().split(/\s+/).filter(Boolean);
   const letters = words.length > 1 ? [words[0]!, words[words.length - 1]!] : words;
