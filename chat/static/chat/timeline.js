@@ -274,7 +274,7 @@ export class Timeline {
     marker.dataset.through = through;
     const count = through - after;
     marker.querySelector(".gap-text").textContent =
-      `${count.toLocaleString()} earlier ${count === 1 ? "entry is" : "entries are"} not loaded yet.`;
+      `${count.toLocaleString()} ${count === 1 ? "entry is" : "entries are"} not loaded yet.`;
   }
 
   // The "new messages" line goes before `item` (moved there if it was elsewhere).
