@@ -123,6 +123,7 @@ def timeline_post(
         "edited_at": None,
         "deleted_at": None,
         "client_id": client_id,
+        "mentions_room": False,  # the column's database default
     }
     names = _attnames(Message)
     message = Message.from_db(connection.alias, names, [fields[name] for name in names])
