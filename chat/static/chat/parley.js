@@ -3,9 +3,10 @@
 // presence, unread counts, and the keyboard. docs/protocol.md section 5 is the algorithm.
 
 import { Connection, Disconnected } from "./connection.js";
+import { Notifier } from "./notify.js";
 import { Sidebar } from "./sidebar.js";
 import { installSwitcher } from "./switcher.js";
-import { Timeline } from "./timeline.js";
+import { Timeline, mentionsMe } from "./timeline.js";
 import { Uploads } from "./uploads.js";
 import { decorateAvatars, localTimes } from "./text.js";
 
@@ -31,6 +32,11 @@ const newBelow = document.getElementById("new-below");
 const jumpUnread = document.getElementById("jump-unread");
 
 const sidebar = new Sidebar({ openRoom, me: config.me });
+const notifier = new Notifier({
+  openRoom,
+  enableButton: document.getElementById("enable-notifications"),
+  muteButton: document.getElementById("mute-room"),
+});
 const timeline = list ? new Timeline({ list, scroller, me: config.me }) : null;
 let helloSeen = false;
 let resumedBefore = false; // a first resume has nothing to refetch: the page was just rendered
@@ -60,6 +66,7 @@ const handlers = {
     for (const room of frame.rooms) {
       sidebar.add(room);
       sidebar.setUnread(room.id, room.unread);
+      sidebar.setMentions(room.id, room.unread_mentions ?? 0);
     }
     if (openRoom && !listed.has(openRoom)) leftRoom();
     // The member list loads with the page; after a reconnect it may have changed.
@@ -67,7 +74,13 @@ const handlers = {
     helloSeen = true;
   },
   "message.new"(frame) {
-    sidebar.bump(frame.room, frame.message);
+    const forMe = mentionsMe(frame.message, config.me);
+    sidebar.bump(frame.room, frame.message, forMe);
+    const link = sidebar.link(frame.room);
+    if (link && frame.message.kind === "text" && frame.message.author?.username !== config.me) {
+      const direct = link.dataset.kind === "direct";
+      notifier.message(frame.room, link.querySelector(".name")?.textContent ?? "", frame.message, { forMe, direct });
+    }
     if (frame.room === openRoom && timeline) showNew(frame.message);
   },
   "message.edited"(frame) { if (frame.room === openRoom) timeline?.update(frame.message); },
@@ -90,7 +103,10 @@ const handlers = {
       startTyping(frame.user, frame.expires_in);
     }
   },
-  "read.updated"(frame) { sidebar.setUnread(frame.room, frame.unread); },
+  "read.updated"(frame) {
+    sidebar.setUnread(frame.room, frame.unread);
+    if (frame.unread_mentions !== undefined) sidebar.setMentions(frame.room, frame.unread_mentions);
+  },
   "room.joined"(frame) { sidebar.add(frame.room); },
   "room.left"(frame) {
     sidebar.remove(frame.room);
@@ -213,6 +229,9 @@ function showNew(message) {
       awayFrom = null;
     }
     sidebar.unseenHere += 1;
+    if (mentionsMe(message, config.me) || document.getElementById("room")?.dataset.kind === "direct") {
+      sidebar.unseenForMe += 1;
+    }
     sidebar.showTotal();
   }
   if (stick || mine) timeline.scrollToBottom();
@@ -242,6 +261,16 @@ newBelow?.addEventListener("click", () => {
   composer?.elements.body.focus();
 });
 
+// A link to one entry (`?at=<seq>`, from the mentions page or a notification): shown and
+// outlined when it is on the page.
+function showLinkedEntry() {
+  const seq = Number(new URLSearchParams(location.search).get("at"));
+  const item = Number.isInteger(seq) && seq > 0 ? timeline.item(seq) : null;
+  if (!item) return;
+  item.classList.add("flash");
+  item.scrollIntoView({ block: "center" });
+}
+
 // Read markers
 
 let readTimer = null;
@@ -258,6 +287,7 @@ document.addEventListener("visibilitychange", () => {
     awayFrom = timeline?.lastSeq() ?? null;
   } else {
     sidebar.unseenHere = 0;
+    sidebar.unseenForMe = 0;
     sidebar.showTotal();
     markReadSoon();
   }
@@ -542,6 +572,7 @@ if (timeline) {
   timeline.decorateNow();
   placeUnreadLine();
   timeline.scrollToBottom();
+  showLinkedEntry();
   // Stay at the newest entry while the pane changes size (a keyboard opening, the member list
   // arriving), unless the reader has scrolled up.
   let atBottom = true;
