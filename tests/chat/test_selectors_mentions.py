@@ -9,7 +9,7 @@ from chat.selectors.mentions import mentions_page
 from chat.selectors.messages import history_page
 from chat.selectors.sidebar import rooms_with_state
 from chat.services.direct import direct_open
-from chat.services.messages import message_delete, message_post
+from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.reads import read_mark
 from chat.services.rooms import room_leave, room_update
 from core.errors import InvalidInput
@@ -122,3 +122,13 @@ def test_a_mention_in_a_direct_conversation_names_the_other_person(alice, bob) -
 def test_bad_paging_is_refused(bob, arguments) -> None:
     with pytest.raises(InvalidInput):
         mentions_page(bob, **arguments)
+
+
+def test_a_mention_added_by_an_edit_counts_as_new_while_unread(alice, bob, room) -> None:
+    message = message_post(alice, room_id=room.public_id, body="see this")
+    assert state_of(bob, room)["unread_mentions"] == 0
+
+    message_edit(alice, room_id=room.public_id, seq=message.seq, body="see this, @bob")
+
+    assert state_of(bob, room)["unread_mentions"] == 1
+    assert [mention.seq for mention in mentions_page(bob).mentions] == [message.seq]
