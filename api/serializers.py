@@ -155,6 +155,11 @@ class HistoryQuery(StrictSerializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=2**53)
 
 
+class MentionsQuery(StrictSerializer):
+    before = serializers.IntegerField(required=False, min_value=1, max_value=2**53)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=2**53)
+
+
 # Responses
 
 
@@ -212,7 +217,9 @@ class MessageOut(serializers.Serializer):
         allow_blank=True,
         help_text=(
             "A text message's body rendered as sanitized HTML (p, br, strong, em, del, s, code, "
-            'pre, blockquote, ul, ol, li, and a with http, https or mailto links); "" for '
+            "pre, blockquote, ul, ol, li, a with http, https or mailto links, and "
+            '<span class="mention" data-username="..."> for each recorded mention, '
+            '<span class="mention-room"> for an honoured @room); "" for '
             'system lines and deleted messages. When it is "", show `body` as plain text.'
         ),
     )
@@ -229,6 +236,14 @@ class MessageOut(serializers.Serializer):
         allow_null=True,
         help_text="The message this one answers; null when it answers none, and for deleted "
         "messages.",
+    )
+    mentions = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Usernames the message mentions (members who may see the room, never the "
+        "author), at most 50, in the order recorded.",
+    )
+    mentions_room = serializers.BooleanField(
+        help_text="The message said @room, from a room admin or staff: every member is mentioned."
     )
 
 
@@ -264,6 +279,9 @@ class MyRoomOut(RoomOut):
     role = serializers.ChoiceField(choices=["member", "admin"])
     last_read_seq = serializers.IntegerField()
     unread = serializers.IntegerField()
+    unread_mentions = serializers.IntegerField(
+        help_text="Mentions of you in messages after your read marker."
+    )
     last_activity_at = serializers.DateTimeField()
     last_message = LastMessageOut(allow_null=True)
 
@@ -312,6 +330,20 @@ class ReadOut(serializers.Serializer):
     room = serializers.UUIDField()
     last_read_seq = serializers.IntegerField()
     unread = serializers.IntegerField()
+    unread_mentions = serializers.IntegerField()
+
+
+class MentionOut(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The cursor for the next page (`before`).")
+    room = RoomOut()
+    seq = serializers.IntegerField()
+    mentioned_at = serializers.DateTimeField()
+    message = MessageOut()
+
+
+class MentionsOut(serializers.Serializer):
+    mentions = MentionOut(many=True)
+    has_more = serializers.BooleanField()
 
 
 class TokenOut(serializers.Serializer):

@@ -1,13 +1,14 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import account, messages, reactions, rooms, session, uploads
+from api.views import account, mentions, messages, reactions, rooms, session, uploads
 from api.views.common import endpoint_not_found
 
 app_name = "api"
 urlpatterns = [
     path("v1/me", account.MeView.as_view(), name="me"),
     path("v1/me/rooms", rooms.MyRoomsView.as_view(), name="my-rooms"),
+    path("v1/mentions", mentions.MentionsView.as_view(), name="mentions"),
     path(
         "v1/me/logout-everywhere",
         account.LogoutEverywhereView.as_view(),

@@ -7,18 +7,29 @@ makes of it in `Message.body_html` when a message is posted or edited.
 import html
 import re
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import nh3
 from linkify_it import LinkifyIt  # type: ignore[import-untyped]  # ships no type hints
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from chat.mentions import mark_mentions
 
 # What a formatted message may contain. Headings, images, tables, rules and raw HTML are not
 # formatting a chat line needs; their Markdown stays text.
+# A span only ever marks a recorded mention (chat.mentions): Markdown cannot make one.
 ALLOWED_TAGS = frozenset(
     {"p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
+    | {"span"}
 )
-ALLOWED_ATTRIBUTES = {"a": frozenset({"href", "rel", "target"}), "ol": frozenset({"start"})}
+ALLOWED_ATTRIBUTES = {
+    "a": frozenset({"href", "rel", "target"}),
+    "ol": frozenset({"start"}),
+    "span": frozenset({"class", "data-username"}),
+}
+MENTION_CLASSES = frozenset({"mention", "mention-room"})
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "noopener noreferrer nofollow"
 
@@ -68,7 +79,17 @@ def _new_markdown() -> MarkdownIt:
     markdown.disable(["heading", "lheading", "hr", "image", "html_block", "html_inline"])
     # ftp: and protocol-relative //host addresses would not pass validateLink anyway.
     markdown.linkify = _ChatLinkify().add("ftp:", None).add("//", None)
+    markdown.add_render_rule("mention", _render_mention)
     return markdown
+
+
+def _render_mention(self: Any, tokens: Sequence[Token], index: int, options: Any, env: Any) -> str:
+    token = tokens[index]
+    text = html.escape(token.content)
+    if token.meta["room"]:
+        return f'<span class="mention-room">{text}</span>'
+    username = html.escape(token.meta["username"])
+    return f'<span class="mention" data-username="{username}">{text}</span>'
 
 
 # markdown-it's parser is shared configuration, but linkify-it keeps per-call state on its
@@ -96,7 +117,8 @@ _SANITIZER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
     clean_content_tags={"script", "style"},
     # "*": none on every tag (Ammonia's default would let lang and title through).
-    attributes={"*": set(), "a": {"href"}, "ol": {"start"}},
+    attributes={"*": set(), "a": {"href"}, "ol": {"start"}, "span": {"data-username"}},
+    allowed_classes={"span": set(MENTION_CLASSES)},
     attribute_filter=_allowed_attribute,
     url_schemes=set(LINK_SCHEMES),
     link_rel=LINK_REL,
@@ -110,16 +132,31 @@ def _as_text(source: str) -> str:
     return "<p>" + html.escape(source).replace("\n", "<br>") + "</p>"
 
 
-def render_body(source: str) -> str:
+def body_tokens(source: str) -> list[Token]:
+    """The Markdown token stream of a message's source (what chat.mentions reads)."""
+    return _markdown().parse(source, {})
+
+
+def render_body(
+    source: str, *, mentions: Mapping[str, str] | None = None, mentions_room: bool = False
+) -> str:
     """A message's Markdown source as sanitized HTML: paragraphs, line breaks, bold, italics,
     strikethrough, code, code blocks, quotes, lists and http, https and mailto links.
+
+    `mentions` (mention_key to username) and `mentions_room` are the mentions recorded for
+    the message: each becomes <span class="mention" data-username="..."> (an honoured @room
+    <span class="mention-room">), so clients can highlight those of their user.
 
     "" for a source that shows nothing. A source whose Markdown shows nothing (a lone `-` or
     `>`, a link definition) is shown as the text it is.
     """
     if not source.strip():
         return ""
-    rendered = _SANITIZER.clean(_markdown().render(source)).strip()
+    markdown = _markdown()
+    env: dict[str, Any] = {}
+    tokens = markdown.parse(source, env)
+    mark_mentions(tokens, mentions or {}, room=mentions_room)
+    rendered = _SANITIZER.clean(markdown.renderer.render(tokens, markdown.options, env)).strip()
     if not html.unescape(_TAG.sub("", rendered)).strip():
         rendered = _SANITIZER.clean(_as_text(source))
     return rendered

@@ -141,11 +141,16 @@ class Message(models.Model):
         related_name="replies",
         db_index=False,
     )
+    # An honoured `@room` (chat.services.mentions): every member was mentioned. The database
+    # default covers the one-statement post (chat.services.timeline), which does not name it.
+    mentions_room = models.BooleanField(default=False, db_default=False)
     # Set by the history read and the services (a Prefetch to_attr, or the list they attached)
     # so that chat.wire shows a message's files without a query per message.
     attachment_list: list["Attachment"]
     # Likewise the message's reactions, in the order they were added (chat.wire sums them up).
     reaction_list: list["Reaction"]
+    # Likewise the mentions by name (chat.services.mentions), in the order they were recorded.
+    mention_list: list["Mention"]
 
     class Meta:
         constraints = [
@@ -202,6 +207,40 @@ class Reaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji} on {self.message_id}"
+
+
+class Mention(models.Model):
+    """A user mentioned in a text message (chat.services.mentions): by name, or as a member
+    when the message said `@room`. Only members who could see the room, never the author."""
+
+    # No index of its own: the unique constraint's index, led by the message, serves loading
+    # a page's mentions and the cascade when a message goes.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="mentions", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions", db_index=False
+    )
+    # The message's room and seq, copied so that counting a user's unread mentions per room
+    # (seq after their read marker) reads one index and no message row.
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+", db_index=False)
+    seq = models.BigIntegerField()
+    # Named as @username (listed in the message's `mentions`), rather than only by @room.
+    by_name = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="chat_mention_unique"),
+        ]
+        indexes = [
+            # Unread mentions per room (the sidebar) and a user's mentions, newest first.
+            models.Index(fields=["user", "room", "seq"], name="chat_mention_user_room_seq"),
+            models.Index(fields=["user", "-id"], name="chat_mention_user_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.message_id}"
 
 
 def upload_path(instance: "Attachment", filename: str) -> str:

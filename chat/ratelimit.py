@@ -5,6 +5,7 @@ The counting is core.ratelimit's: shared by every process through Redis when RED
 
 from django.conf import settings
 
+from core.errors import RateLimited
 from core.ratelimit import take
 
 
@@ -15,3 +16,17 @@ def take_write(user_id: int) -> None:
         rate=settings.PARLEY_WRITE_RATE,
         burst=settings.PARLEY_WRITE_BURST,
     )
+
+
+def allow_room_mention(user_id: int) -> bool:
+    """Whether the user's `@room` may notify everyone now; spends one of their allowance. An
+    `@room` over the limit stays plain text rather than refusing the message."""
+    try:
+        take(
+            f"room_mention:{user_id}",
+            rate=settings.PARLEY_ROOM_MENTION_RATE,
+            burst=settings.PARLEY_ROOM_MENTION_BURST,
+        )
+    except RateLimited:
+        return False
+    return True

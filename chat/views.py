@@ -16,6 +16,7 @@ from chat.forms import MessageForm, RoomForm
 from chat.models import Message, Room
 from chat.selectors.access import member_room
 from chat.selectors.members import room_members_with_presence
+from chat.selectors.mentions import mentions_page
 from chat.selectors.messages import history_page
 from chat.selectors.rooms import direct_peer, rooms_directory
 from chat.selectors.sidebar import sidebar_rooms, unread_count
@@ -39,7 +40,14 @@ def _error_page(request: HttpRequest, error: ParleyError) -> HttpResponse:
 def _with_sidebar(user: User, context: dict[str, Any]) -> dict[str, Any]:
     """A page's context plus the sidebar: the user's rooms, and one empty entry per kind."""
     placeholders = [
-        {"id": PLACEHOLDER_ROOM_ID, "kind": kind, "name": "", "peer": None, "unread": 0}
+        {
+            "id": PLACEHOLDER_ROOM_ID,
+            "kind": kind,
+            "name": "",
+            "peer": None,
+            "unread": 0,
+            "unread_mentions": 0,
+        }
         for kind in Room.Kind.values
     ]
     return {**context, "my_rooms": sidebar_rooms(user), "sidebar_placeholders": placeholders}
@@ -59,6 +67,18 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
             },
         ),
     )
+
+
+@login_required
+def mentions(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The user's mentions, newest first, each linking to its place in the room."""
+    before = request.GET.get("before", "")
+    try:
+        page = mentions_page(request.user, before=int(before) if before.isdigit() else None)
+    except ParleyError as error:
+        return _error_page(request, error)
+    context = {"page": page, "parley_config": {"me": request.user.username, "room": None}}
+    return render(request, "chat/mentions.html", _with_sidebar(request.user, context))
 
 
 @login_required

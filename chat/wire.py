@@ -6,7 +6,7 @@ from typing import Any, overload
 from urllib.parse import quote
 
 from accounts.models import User
-from chat.models import Attachment, Message, Reaction, Room
+from chat.models import Attachment, Mention, Message, Reaction, Room
 
 PROTOCOL_VERSION = 1
 
@@ -56,6 +56,8 @@ def message_data(message: Message) -> dict[str, Any]:
         "attachments": [attachment_data(attachment) for attachment in _attachments_of(message)],
         "reactions": reactions_data(reactions_of(message)),
         "reply_to": reply_data(message),
+        "mentions": [mention.user.username for mention in mentions_of(message)],
+        "mentions_room": shown and message.mentions_room,
     }
 
 
@@ -108,6 +110,18 @@ def reactions_of(message: Message) -> list[Reaction]:
     if reactions is None:
         reactions = list(message.reactions.select_related("user").order_by("pk"))
     return reactions
+
+
+def mentions_of(message: Message) -> list[Mention]:
+    """The users the message mentions by name, in the order recorded: those the history read
+    prefetched or the service recorded, read here only for a single message that came
+    without them (a retried send)."""
+    if message.is_deleted or message.kind != Message.Kind.TEXT:
+        return []
+    mentions = getattr(message, "mention_list", None)
+    if mentions is None:
+        mentions = list(message.mentions.filter(by_name=True).select_related("user").order_by("pk"))
+    return mentions
 
 
 # Names listed per emoji; `count` stays exact beyond them.
@@ -166,6 +180,20 @@ def room_data(room: Room, *, peer: User | None = None) -> dict[str, Any]:
         data["name"] = peer.shown_name if peer is not None else ""
         data["peer"] = user_data(peer)
     return data
+
+
+def mention_data(mention: Mention) -> dict[str, Any]:
+    """A mention of the viewer, for the mentions list: the room (in a direct conversation the
+    other person is the author, as no one mentions themselves) and the message."""
+    room, message = mention.room, mention.message
+    peer = message.author if room.kind == Room.Kind.DIRECT else None
+    return {
+        "id": mention.pk,
+        "room": room_data(room, peer=peer),
+        "seq": mention.seq,
+        "mentioned_at": _time(mention.created_at),
+        "message": message_data(message),
+    }
 
 
 def message_frame(event_type: str, message: Message) -> dict[str, Any]:

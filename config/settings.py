@@ -297,7 +297,6 @@ LOGGING = {
     },
 }
 
-# Chat limits.
 PARLEY_MESSAGE_MAX_LENGTH = env_int("PARLEY_MESSAGE_MAX_LENGTH", 4000)
 # The largest profile picture accepted (accounts.avatars), before it is made 256 px square.
 PARLEY_AVATAR_MAX_BYTES = env_int("PARLEY_AVATAR_MAX_BYTES", 5 * 1024 * 1024)
@@ -305,6 +304,8 @@ PARLEY_HISTORY_PAGE_SIZE = env_int("PARLEY_HISTORY_PAGE_SIZE", 50)
 PARLEY_HISTORY_MAX_PAGE_SIZE = env_int("PARLEY_HISTORY_MAX_PAGE_SIZE", 200)
 PARLEY_WRITE_RATE = env_float("PARLEY_WRITE_RATE", 10)  # per user, per second
 PARLEY_WRITE_BURST = env_int("PARLEY_WRITE_BURST", 20)
+PARLEY_ROOM_MENTION_RATE = env_float("PARLEY_ROOM_MENTION_RATE", 1 / 600)  # @room, per user, /s
+PARLEY_ROOM_MENTION_BURST = env_int("PARLEY_ROOM_MENTION_BURST", 3)
 PARLEY_RATELIMIT_PREFIX = "parley:rl"
 # The socket protocol (docs/protocol.md).
 PARLEY_FRAME_MAX_BYTES = env_int("PARLEY_FRAME_MAX_BYTES", 64 * 1024)

@@ -18,7 +18,7 @@ from api.views.common import ERRORS, WRITE_ERRORS, AuthenticatedRequest, parse
 from chat import wire
 from chat.models import Message
 from chat.selectors.messages import history_page
-from chat.selectors.sidebar import unread_count
+from chat.selectors.sidebar import unread_count, unread_mention_count
 from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.reads import read_mark
 
@@ -103,5 +103,8 @@ class ReadView(APIView):
                 "room": membership.room.public_id,
                 "last_read_seq": membership.last_read_seq,
                 "unread": unread_count(request.user, membership.room, membership.last_read_seq),
+                "unread_mentions": unread_mention_count(
+                    request.user, membership.room, membership.last_read_seq
+                ),
             }
         )

@@ -50,6 +50,8 @@ def timeline_entry(message: Message, *, event_type: str = "message.new") -> None
     """A new, edited or deleted timeline entry, to everyone in the room."""
     if event_type == "message.new" and not hasattr(message, "reaction_list"):
         message.reaction_list = []  # a new entry has none yet: no query to find that out
+    if event_type == "message.new" and not hasattr(message, "mention_list"):
+        message.mention_list = []  # system lines; text posts carry theirs (services.mentions)
     _on_commit(
         room_group(message.room.public_id),
         {
@@ -150,13 +152,14 @@ def conversation_opened(room: Room, user: User, *, peer: User) -> None:
     )
 
 
-def read_updated(membership: Membership, *, unread: int) -> None:
-    """The user's read marker moved: their other tabs update the unread count."""
+def read_updated(membership: Membership, *, unread: int, unread_mentions: int) -> None:
+    """The user's read marker moved: their other tabs update the unread counts."""
     frame = {
         "type": "read.updated",
         "room": str(membership.room.public_id),
         "last_read_seq": membership.last_read_seq,
         "unread": unread,
+        "unread_mentions": unread_mentions,
     }
     _on_commit(user_group(membership.user_id), {"type": "read.updated", "text": wire.dumps(frame)})
 

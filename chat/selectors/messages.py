@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch
 
 from accounts.models import User
-from chat.models import Attachment, Message, Reaction, Room
+from chat.models import Attachment, Mention, Message, Reaction, Room
 from chat.selectors.access import member_room
 from core.errors import AttachmentNotFound, InvalidInput, NotMember, RoomNotFound
 
@@ -70,7 +70,7 @@ def history_page(
     size = _page_size(limit)
     room = member_room(user, room_id).room
 
-    # One more query each for the files and the reactions of the whole page, not one per
+    # One more query each for the files, reactions and mentions of the whole page, not one per
     # message (chat.wire). The stubs' plugin takes to_attr for a new attribute, but Message
     # declares them on purpose.
     timeline = (
@@ -86,6 +86,11 @@ def history_page(
                 "reactions",
                 queryset=Reaction.objects.select_related("user").order_by("pk"),
                 to_attr="reaction_list",
+            ),
+            Prefetch(
+                "mentions",
+                queryset=Mention.objects.filter(by_name=True).select_related("user").order_by("pk"),
+                to_attr="mention_list",
             ),
         )
     )

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from chat import wire
-from chat.models import Membership, Message, Room
+from chat.models import Membership, Mention, Message, Room
 from chat.realtime import presence
 from chat.room_access import room_access_sql
 
@@ -26,9 +26,15 @@ def unread_count(user: User, room: Room, after_seq: int) -> int:
     return _unread_messages(user).filter(room=room, seq__gt=after_seq).count()
 
 
+def unread_mention_count(user: User, room: Room, after_seq: int) -> int:
+    """Mentions of the user after `after_seq` (deleted messages take theirs with them)."""
+    return Mention.objects.filter(user=user, room=room, seq__gt=after_seq).count()
+
+
 @cache
 def _rooms_with_state_statement(visible: str) -> str:
-    """The user's rooms with their unread counts and the id of their latest text message, in
+    """The user's rooms with their unread counts (messages, mentions of the user) and the id of
+    their latest text message, in
     one statement; `visible` is room_access_sql's condition for the aliases r and m.
 
     Built with the ORM (five correlated subqueries), it cost more to compile than to run: 48%
@@ -47,6 +53,9 @@ def _rooms_with_state_statement(visible: str) -> str:
                 WHERE u.room_id = r.id AND u.seq > m.last_read_seq AND u.kind = %(text)s
                     AND u.deleted_at IS NULL AND (u.author_id IS NULL OR u.author_id <> %(user)s)
             ) AS unread,
+            (SELECT COUNT(*) FROM {Mention._meta.db_table} n
+                WHERE n.user_id = %(user)s AND n.room_id = r.id AND n.seq > m.last_read_seq
+            ) AS unread_mentions,
             (SELECT x.id FROM {Message._meta.db_table} x
                 WHERE x.room_id = r.id AND x.kind = %(text)s
                 ORDER BY x.seq DESC LIMIT 1
@@ -90,6 +99,7 @@ def rooms_with_state(user: User) -> list[dict[str, Any]]:
             "role": state[room.pk]["member_role"],
             "last_read_seq": state[room.pk]["member_last_read_seq"],
             "unread": state[room.pk]["unread"],
+            "unread_mentions": state[room.pk]["unread_mentions"],
             "last_activity_at": room.last_activity_at.isoformat(),
             "last_message": _preview(latest.get(state[room.pk]["latest_id"])),
         }

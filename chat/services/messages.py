@@ -9,10 +9,11 @@ from django.utils import timezone
 from accounts.models import User
 from chat import ratelimit
 from chat.formatting import render_body
-from chat.models import Attachment, Message, Reaction, Room
+from chat.models import Attachment, Mention, Message, Reaction, Room
 from chat.realtime import publish
 from chat.room_access import can_manage, require_open
 from chat.selectors.access import member_room, parse_room_id
+from chat.services.mentions import mentions_plan, mentions_record
 from chat.services.timeline import timeline_append, timeline_post
 from chat.services.validation import clean_attachment_ids, clean_body, clean_client_id
 from core import metrics
@@ -61,12 +62,15 @@ def message_post(
     reply_seq = _reply_seq(reply_to)
     try:
         ratelimit.take_write(user.pk)
-        # Rendered before the transaction, so that no room lock waits for it.
-        text_html = render_body(text)
+        # Read and rendered before the transaction, so that no room lock waits for them.
+        mentions = mentions_plan(user, room_id=room_id, text=text)
+        text_html = render_body(text, mentions=mentions.usernames, mentions_room=mentions.room)
         # A retry's client_id is stored already: the insert fails and the whole transaction,
         # the seq with it, rolls back. Looking for it only then saves every first send a query.
         # Inside a caller's transaction a savepoint keeps that transaction usable after it.
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        # Mentions are written with the message: then the one-statement post needs one too.
+        atomic = connection.in_atomic_block or not mentions.is_empty
+        with transaction.atomic() if atomic else nullcontext():
             # The one-statement post cannot check a reply's target: replies take the checked path.
             if attachment_ids or reply_seq is not None:
                 message = _post_checked(
@@ -81,6 +85,7 @@ def message_post(
                     client_id=client_key,
                 ) or _post_checked(user, room_id, text, text_html, client_key)
                 message.attachment_list = []
+            mentions_record(message, mentions)
     except (IntegrityError, ParleyError):
         # A retry gets the first message back, even if it would be refused now (rate limited,
         # the room archived or left since, its files posted by the first send).
@@ -193,7 +198,9 @@ def message_edit(user: User, *, room_id: uuid.UUID | str, seq: object, body: obj
     text = clean_body(body)
     message_seq = _seq(seq)
     ratelimit.take_write(user.pk)
-    text_html = render_body(text)  # before the row lock, as for a post
+    # Before the row lock, as for a post.
+    mentions = mentions_plan(user, room_id=room_id, text=text, edited_seq=message_seq)
+    text_html = render_body(text, mentions=mentions.usernames, mentions_room=mentions.room)
     with transaction.atomic():
         room = member_room(user, room_id).room
         require_open(room)
@@ -206,7 +213,8 @@ def message_edit(user: User, *, room_id: uuid.UUID | str, seq: object, body: obj
             message.body = text
             message.body_html = text_html
             message.edited_at = timezone.now()
-            message.save(update_fields=["body", "body_html", "edited_at"])
+            mentions_record(message, mentions, replace=True)
+            message.save(update_fields=["body", "body_html", "edited_at", "mentions_room"])
             publish.timeline_entry(message, event_type="message.edited")
         return message
 
@@ -231,11 +239,14 @@ def message_delete(user: User, *, room_id: uuid.UUID | str, seq: object) -> Mess
         if not message.is_deleted:
             message.body = message.body_html = ""
             message.deleted_at = timezone.now()
-            message.save(update_fields=["body", "body_html", "deleted_at"])
+            message.save(update_fields=["body", "body_html", "deleted_at", "mentions_room"])
             # Their files leave storage after the commit (chat.models, on the rows' deletion).
             Attachment.objects.filter(message=message).delete()
             message.attachment_list = []
             Reaction.objects.filter(message=message).delete()
             message.reaction_list = []
+            Mention.objects.filter(message=message).delete()
+            message.mention_list = []
+            message.mentions_room = False
             publish.timeline_entry(message, event_type="message.deleted")
         return message

@@ -8,7 +8,7 @@ from accounts.models import User
 from chat.models import Membership
 from chat.realtime import publish
 from chat.selectors.access import member_room
-from chat.selectors.sidebar import unread_count
+from chat.selectors.sidebar import unread_count, unread_mention_count
 from core.errors import InvalidInput
 
 
@@ -27,7 +27,10 @@ def read_mark(user: User, *, room_id: uuid.UUID | str, seq: object) -> Membershi
         membership.refresh_from_db(fields=["last_read_seq"])
         membership.room = room
         if updated:
+            after_seq = membership.last_read_seq
             publish.read_updated(
-                membership, unread=unread_count(user, room, membership.last_read_seq)
+                membership,
+                unread=unread_count(user, room, after_seq),
+                unread_mentions=unread_mention_count(user, room, after_seq),
             )
         return membership

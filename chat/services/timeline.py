@@ -126,6 +126,7 @@ def timeline_post(
         "deleted_at": None,
         "client_id": client_id,
         "reply_to_id": None,
+        "mentions_room": False,  # the column's database default
     }
     names = _attnames(Message)
     message = Message.from_db(connection.alias, names, [fields[name] for name in names])

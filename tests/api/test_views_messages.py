@@ -302,6 +302,7 @@ def test_marking_read_lowers_the_unread_count(alice: User, bob: User, room: Room
         "room": str(room.public_id),
         "last_read_seq": posted[0],
         "unread": 2,
+        "unread_mentions": 0,
     }
     assert api.get("/me/rooms").json()["results"][0]["unread"] == 2
     assert Membership.objects.get(room=room, user=alice).last_read_seq == posted[0]

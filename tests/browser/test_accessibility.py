@@ -40,7 +40,8 @@ def build_world() -> World:
     alice = UserFactory(username="alice", display_name="Alice")
     bob = UserFactory(username="bob", display_name="Bob")
     room = make_room(alice, name="General", members=[bob])  # bob's "joined" line
-    message_post(bob, room_id=room.public_id, body="Morning! Is the build green?")
+    # A mention of alice: its highlight is checked too (colours, contrast).
+    message_post(bob, room_id=room.public_id, body="@alice Morning! Is the build green?")
     message_post(alice, room_id=room.public_id, body="It is, since an hour ago.")
     direct = direct_open(alice, username="bob")
     message_post(bob, room_id=direct.public_id, body="Have you got a minute?")
@@ -83,6 +84,7 @@ SCREENS = [
     Screen("home", lambda world: "/", ready=_home_ready),
     Screen("group-room", lambda world: room_path(world.room), ready=_room_ready),
     Screen("direct-conversation", lambda world: room_path(world.direct), ready=_direct_ready),
+    Screen("mentions", lambda world: "/mentions/", ready=_home_ready),
     Screen("tokens", lambda world: "/accounts/tokens/"),
     Screen("profile", lambda world: "/accounts/profile/"),
     Screen("password-change", lambda world: "/accounts/password/"),

@@ -6,6 +6,7 @@ than the replay limit (the gap filled), a blip during which messages were edited
 hostile names, and the end of its user's access (4003: back to log in).
 """
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -330,3 +331,29 @@ def test_reactions_toggle_live_both_ways(browsing, people) -> None:
     expect(chip).to_have_attribute("aria-label", "👍 1: alice")
     chip.click()
     expect(message(bob_page, "hello from before").locator(".chip")).to_have_count(0)
+
+
+def test_a_mention_is_badged_and_highlighted_live_and_after_a_reload(browsing, people) -> None:
+    alice, bob, room = people
+    design = off_loop(make_room, alice, name="Design", members=[bob])
+    alice_page = app_page(browsing, alice)
+    bob_page = app_page(browsing, bob)
+    open_room(alice_page, room)
+    open_room(bob_page, design)
+    general_link = bob_page.locator(".sidebar a", has=bob_page.locator(".name", has_text="General"))
+
+    send(alice_page, "@bob can you look?")
+
+    badge = general_link.locator(".badge.mention")
+    expect(badge).to_have_text("@1")
+    bob_page.reload()
+    wait_live(bob_page)
+    expect(badge).to_have_text("@1")
+    open_room(bob_page, room)
+    mentioned = message(bob_page, "@bob can you look?")
+    expect(mentioned).to_have_class(re.compile(r"\bmentions-me\b"))
+    expect(mentioned.locator(".mention.me")).to_have_text("@bob")
+    expect(badge).to_have_count(0)
+    expect(message(alice_page, "@bob can you look?")).not_to_have_class(
+        re.compile(r"\bmentions-me\b")
+    )

@@ -15,7 +15,9 @@ from chat.formatting import LINK_REL, render_body
 # What the output may hold, written out again here rather than read from the module, so that a
 # widened allowlist there fails this test until it is widened here on purpose.
 TAGS = {"p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
-ATTRIBUTES = {"a": {"href", "rel", "target"}, "ol": {"start"}}
+TAGS |= {"span"}  # only a recorded mention (chat.mentions)
+ATTRIBUTES = {"a": {"href", "rel", "target"}, "ol": {"start"}, "span": {"class", "data-username"}}
+MENTION_CLASSES = {"mention", "mention-room"}
 SCHEMES = {"http", "https", "mailto"}
 
 
@@ -74,6 +76,8 @@ def assert_safe(output: str) -> None:
             assert attributes.get("target") == "_blank", output
         if tag == "ol" and "start" in attributes:
             assert (attributes["start"] or "").isdigit(), output
+        if tag == "span":
+            assert attributes.get("class") in MENTION_CLASSES, output
 
 
 def link(href: str, text: str) -> str:
@@ -320,6 +324,20 @@ def test_random_markdown_always_yields_safe_html() -> None:
     for _ in range(3000):
         source = "".join(generator.choices(TOKENS, k=generator.randint(1, 40)))
         output = render_body(source)
+        assert_safe(output)
+        if source.strip():
+            assert output, source
+        assert "<script" not in output.lower(), source
+
+
+def test_random_markdown_with_mentions_always_yields_safe_html() -> None:
+    """The same fuzz with mentions marked, a hostile stored username among them."""
+    generator = random.Random(20)
+    pieces = [*TOKENS, "@", "@vic", "@room", "@evil", "vic", "@vic.", "a@vic"]
+    mentions = {"vic": "vic", "evil": '"><script>alert(1)</script>'}
+    for _ in range(3000):
+        source = "".join(generator.choices(pieces, k=generator.randint(1, 40)))
+        output = render_body(source, mentions=mentions, mentions_room=True)
         assert_safe(output)
         if source.strip():
             assert output, source

@@ -3,9 +3,10 @@
 // presence, unread counts, and the keyboard. docs/protocol.md section 5 is the algorithm.
 
 import { Connection, Disconnected } from "./connection.js";
+import { Notifier } from "./notify.js";
 import { Sidebar } from "./sidebar.js";
 import { installSwitcher } from "./switcher.js";
-import { Timeline, excerpt } from "./timeline.js";
+import { Timeline, excerpt, mentionsMe } from "./timeline.js";
 import { Uploads } from "./uploads.js";
 import { decorateAvatars, localTimes } from "./text.js";
 
@@ -31,6 +32,11 @@ const newBelow = document.getElementById("new-below");
 const jumpUnread = document.getElementById("jump-unread");
 
 const sidebar = new Sidebar({ openRoom, me: config.me });
+const notifier = new Notifier({
+  openRoom,
+  enableButton: document.getElementById("enable-notifications"),
+  muteButton: document.getElementById("mute-room"),
+});
 const timeline = list ? new Timeline({ list, scroller, me: config.me }) : null;
 let helloSeen = false;
 let resumedBefore = false; // a first resume has nothing to refetch: the page was just rendered
@@ -61,6 +67,7 @@ const handlers = {
     for (const room of frame.rooms) {
       sidebar.add(room);
       sidebar.setUnread(room.id, room.unread);
+      sidebar.setMentions(room.id, room.unread_mentions ?? 0);
     }
     if (openRoom && !listed.has(openRoom)) leftRoom();
     // The member list loads with the page; after a reconnect it may have changed.
@@ -68,7 +75,13 @@ const handlers = {
     helloSeen = true;
   },
   "message.new"(frame) {
-    sidebar.bump(frame.room, frame.message);
+    const forMe = mentionsMe(frame.message, config.me);
+    sidebar.bump(frame.room, frame.message, forMe);
+    const link = sidebar.link(frame.room);
+    if (link && frame.message.kind === "text" && frame.message.author?.username !== config.me) {
+      const direct = link.dataset.kind === "direct";
+      notifier.message(frame.room, link.querySelector(".name")?.textContent ?? "", frame.message, { forMe, direct });
+    }
     if (frame.room === openRoom && timeline) showNew(frame.message);
   },
   "message.edited"(frame) {
@@ -100,7 +113,10 @@ const handlers = {
       startTyping(frame.user, frame.expires_in);
     }
   },
-  "read.updated"(frame) { sidebar.setUnread(frame.room, frame.unread); },
+  "read.updated"(frame) {
+    sidebar.setUnread(frame.room, frame.unread);
+    if (frame.unread_mentions !== undefined) sidebar.setMentions(frame.room, frame.unread_mentions);
+  },
   "room.joined"(frame) { sidebar.add(frame.room); },
   "room.left"(frame) {
     sidebar.remove(frame.room);
@@ -223,6 +239,9 @@ function showNew(message) {
       awayFrom = null;
     }
     sidebar.unseenHere += 1;
+    if (mentionsMe(message, config.me) || document.getElementById("room")?.dataset.kind === "direct") {
+      sidebar.unseenForMe += 1;
+    }
     sidebar.showTotal();
   }
   if (stick || mine) timeline.scrollToBottom();
@@ -252,6 +271,8 @@ newBelow?.addEventListener("click", () => {
   composer?.elements.body.focus();
 });
 
+// A link to one entry (`?at=<seq>`, from the mentions page or a notification): shown and
+// outlined when it is on the page.
 // Read markers
 
 let readTimer = null;
@@ -268,6 +289,7 @@ document.addEventListener("visibilitychange", () => {
     awayFrom = timeline?.lastSeq() ?? null;
   } else {
     sidebar.unseenHere = 0;
+    sidebar.unseenForMe = 0;
     sidebar.showTotal();
     markReadSoon();
   }

@@ -14,6 +14,7 @@ export class Sidebar {
     this.templates = document.getElementById("sidebar-item-templates")?.content;
     this.baseTitle = document.title;
     this.unseenHere = 0; // messages that arrived in the open room while the tab was hidden
+    this.unseenForMe = 0; // of those, the ones that mention the reader or are direct messages
     decorateAvatars(document);
     localTimes(document);
   }
@@ -35,17 +36,30 @@ export class Sidebar {
     this.showTotal();
   }
 
-  // The title counts unread messages elsewhere, plus those that arrived here while away.
-  showTotal() {
-    let total = this.unseenHere;
-    for (const badge of this.list?.querySelectorAll(".badge.unread:not([hidden])") ?? []) {
-      total += Number(badge.textContent) || 0;
+  setMentions(roomId, count) {
+    const badge = this.link(roomId)?.querySelector(".badge.mention");
+    if (badge) {
+      badge.textContent = String(count);
+      badge.hidden = count <= 0 || roomId === this.openRoom;
     }
-    document.title = total > 0 ? `(${total}) ${this.baseTitle}` : this.baseTitle;
+    this.showTotal();
   }
 
-  // A new entry in a room: it moves to the top with the message as its preview.
-  bump(roomId, message) {
+  // The title counts unread messages elsewhere, plus those that arrived here while away; and,
+  // after "@", those for the reader: mentions of them and direct messages ("(5 · @2) ...").
+  showTotal() {
+    const sum = (selector) => [...(this.list?.querySelectorAll(selector) ?? [])]
+      .reduce((total, badge) => total + (Number(badge.textContent) || 0), 0);
+    const total = this.unseenHere + sum(".badge.unread:not([hidden])");
+    const forMe = this.unseenForMe + sum(".badge.mention:not([hidden])")
+      + sum("a.room-link[data-kind='direct'] .badge.unread:not([hidden])");
+    const counts = forMe > 0 ? `${total} · @${forMe}` : String(total);
+    document.title = total > 0 || forMe > 0 ? `(${counts}) ${this.baseTitle}` : this.baseTitle;
+  }
+
+  // A new entry in a room: it moves to the top with the message as its preview; `forMe`: it
+  // mentions the reader.
+  bump(roomId, message, forMe = false) {
     const link = this.link(roomId);
     if (!link) return;
     link.closest("li").parentElement.prepend(link.closest("li"));
@@ -60,6 +74,9 @@ export class Sidebar {
     if (message.author?.username !== this.me && roomId !== this.openRoom) {
       const badge = link.querySelector(".badge.unread");
       this.setUnread(roomId, (Number(badge?.textContent) || 0) + 1);
+      if (forMe) {
+        this.setMentions(roomId, (Number(link.querySelector(".badge.mention")?.textContent) || 0) + 1);
+      }
     }
   }
 

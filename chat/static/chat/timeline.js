@@ -8,6 +8,12 @@ import { decorateAvatars, fillAvatar, linkify, localTimes } from "./text.js";
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one author within this are grouped
 
+// Whether a message (the wire's object) mentions `me`: by name, or by an honoured @room.
+export function mentionsMe(message, me) {
+  if (message.kind !== "text" || message.deleted || message.author?.username === me) return false;
+  return (message.mentions ?? []).includes(me) || Boolean(message.mentions_room);
+}
+
 export class Timeline {
   constructor({ list, scroller, me }) {
     this.list = list;
@@ -110,6 +116,20 @@ export class Timeline {
       // A server older than reactions sends none: keep what is shown.
       if (message.deleted || Array.isArray(message.reactions)) this.fillReactions(item, message.deleted ? [] : message.reactions);
     }
+    this.markMentions(item);
+  }
+
+  // Highlights an entry that mentions the reader, and their name in it, from the spans the
+  // server marked in body_html (chat/formatting.py): the same for live and rendered entries.
+  markMentions(item) {
+    let mentioned = false;
+    for (const span of item.querySelectorAll(".body .mention[data-username]")) {
+      const mine = span.dataset.username === this.me;
+      span.classList.toggle("me", mine);
+      mentioned ||= mine;
+    }
+    if (item.dataset.author !== this.me && item.querySelector(".body .mention-room")) mentioned = true;
+    item.classList.toggle("mentions-me", mentioned && !item.classList.contains("deleted"));
   }
 
   // The message a reply answers: its author and first line, as text. A server older than
@@ -343,6 +363,7 @@ export class Timeline {
     }
     decorateAvatars(this.list);
     localTimes(this.list);
+    for (const item of this.list.querySelectorAll("li.kind-text")) this.markMentions(item);
     for (const body of this.list.querySelectorAll("li.kind-text .body:not([data-linked]):not(.formatted)")) {
       linkify(body);
     }

@@ -52,10 +52,20 @@ export interface ClientOptions extends ConnectionOptions {
 
 type Range = [from: number, to: number];
 
+/** Whether `message` mentions `username`: by name, or by an honoured `@room` (never the
+ * author's own message). */
+export function mentionsUser(message: Message, username: string): boolean {
+  if (message.kind !== "text" || message.deleted || message.author?.username === username) return false;
+  return (message.mentions ?? []).includes(username) || Boolean(message.mentions_room);
+}
+
 export class ParleyClient extends Emitter<ClientEvents> {
   readonly store = new RoomStore();
   user: Person | null = null;
   limits: Limits | null = null;
+  /** Per room, mentions of the user after their read marker: from hello and read.updated, and
+   * one more for each new entry that mentions them. */
+  readonly unreadMentions = new Map<string, number>();
 
   private readonly connection: Connection;
   private readonly pageSize: number;
@@ -216,8 +226,16 @@ export class ParleyClient extends Emitter<ClientEvents> {
       case "hello":
         this.hello(frame);
         break;
-      case "message.new":
-        this.record(frame.room, frame.message, this.store.put(frame.room, frame.message));
+      case "message.new": {
+        const change = this.store.put(frame.room, frame.message);
+        if (change === "new" && this.user && mentionsUser(frame.message, this.user.username)) {
+          this.unreadMentions.set(frame.room, (this.unreadMentions.get(frame.room) ?? 0) + 1);
+        }
+        this.record(frame.room, frame.message, change);
+        break;
+      }
+      case "read.updated":
+        if (frame.unread_mentions !== undefined) this.unreadMentions.set(frame.room, frame.unread_mentions);
         break;
       case "message.edited":
       case "message.deleted":
@@ -259,6 +277,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       const state = this.store.ensure(room.id, room.last_seq);
       state.info = room;
       state.lastSeq = Math.max(state.lastSeq, room.last_seq);
+      this.unreadMentions.set(room.id, room.unread_mentions ?? 0);
       this.emit("room", { room: room.id, change: known ? "updated" : "added" });
     }
     this.emit("hello", frame);
@@ -328,6 +347,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   }
 
   private dropRoom(id: string): void {
+    this.unreadMentions.delete(id);
     if (this.store.remove(id)) this.emit("room", { room: id, change: "removed" });
   }
 }

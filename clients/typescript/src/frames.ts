@@ -66,6 +66,11 @@ export interface Message {
   /** The message this one answers; null for none and for deleted messages (and absent from
    * servers older than replies). */
   reply_to?: ReplyQuote | null;
+  /** Usernames mentioned by name, in the order recorded; [] for system lines and deleted
+   * messages (and absent from servers older than mentions). */
+  mentions?: string[];
+  /** The message said an honoured `@room`: every member is mentioned. */
+  mentions_room?: boolean;
 }
 
 export type RoomKind = "group" | "direct";
@@ -96,6 +101,8 @@ export interface HelloRoom extends Room {
   role: "member" | "admin";
   last_read_seq: number;
   unread: number;
+  /** Mentions of you after `last_read_seq` (absent from servers older than mentions). */
+  unread_mentions?: number;
   last_activity_at: string;
   last_message: LastMessage | null;
 }
@@ -330,6 +337,8 @@ export interface ReadUpdatedFrame {
   room: string;
   last_read_seq: number;
   unread: number;
+  /** Absent from servers older than mentions. */
+  unread_mentions?: number;
 }
 
 export type ServerFrame =

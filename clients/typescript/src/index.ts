@@ -11,4 +11,4 @@ export {
   type ConnectionOptions,
   type WebSocketConstructor,
 } from "./connection.js";
-export { ParleyClient, type ClientEvents, type ClientOptions } from "./client.js";
+export { ParleyClient, mentionsUser, type ClientEvents, type ClientOptions } from "./client.js";

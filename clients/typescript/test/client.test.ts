@@ -275,6 +275,28 @@ describe("the room store", () => {
     expect(changes).toEqual(["updated"]);
   });
 
+  test("unread mentions: counted from hello, each new entry that mentions you, and read.updated", async () => {
+    await connect();
+    expect(client.unreadMentions.get(ROOM)).toBe(0);
+    const mention = (seq: number, extra: object) => ({
+      type: "message.new", room: ROOM,
+      message: {
+        seq, kind: "text", author: { username: "bob", display_name: "Bob" }, body: "hi",
+        created_at: "2026-12-03T12:00:00+00:00", edited_at: null, deleted: false,
+        client_id: null, attachments: [], mentions: [], ...extra,
+      },
+    });
+    server.last.push(mention(1, { mentions: ["alice"] }));
+    server.last.push(mention(1, { mentions: ["alice"] })); // a copy: counted once
+    server.last.push(mention(2, { mentions: ["carol"] }));
+    server.last.push(mention(3, { mentions_room: true }));
+    server.last.push(mention(4, { author: { username: "alice", display_name: "Alice" }, mentions_room: true }));
+    expect(client.unreadMentions.get(ROOM)).toBe(2);
+
+    server.last.push({ type: "read.updated", room: ROOM, last_read_seq: 1, unread: 2, unread_mentions: 1 });
+    expect(client.unreadMentions.get(ROOM)).toBe(1);
+  });
+
   test("after a resume, the held range is refetched to pick up edits made while away", async () => {
     await connect();
     server.post(ROOM, "before");

@@ -4,6 +4,7 @@
 
 import {
   ParleyClient,
+  mentionsUser,
   type Attachment,
   type ClientState,
   type Gap,
@@ -26,6 +27,8 @@ export interface RoomItem {
   archived: boolean;
   peer: Person | null;
   unread: number;
+  /** Mentions of the user among the unread entries. */
+  unreadMentions: number;
   lastReadSeq: number;
   /** The highest seq `unread` accounts for. */
   countedThrough: number;
@@ -246,6 +249,7 @@ export class Chat {
     if (!id || !item || last === undefined || document.visibilityState !== "visible") return;
     if (item.unread > 0 || (item.lastMessage && item.lastMessage.seq <= last)) {
       item.unread = 0;
+      item.unreadMentions = 0;
       this.client.notify({ type: "read.mark", room: id, seq: last });
     }
   }
@@ -307,7 +311,10 @@ export class Chat {
     if (message.seq <= item.countedThrough) return;
     item.countedThrough = message.seq;
     if (mine || seen) this.markRead();
-    else item.unread += 1;
+    else {
+      item.unread += 1;
+      if (this.user && mentionsUser(message, this.user.username)) item.unreadMentions += 1;
+    }
   }
 
   private onRoom(room: string, change: "added" | "updated" | "removed" | "reset"): void {
@@ -348,6 +355,7 @@ export class Chat {
         const item = this.room(frame.room);
         if (item) {
           item.unread = frame.unread;
+          item.unreadMentions = frame.unread_mentions ?? item.unreadMentions;
           item.lastReadSeq = frame.last_read_seq;
         }
         break;
@@ -410,6 +418,7 @@ function roomItem(room: Room | HelloRoom): RoomItem {
     archived: room.archived,
     peer: room.peer ?? null,
     unread: state?.unread ?? 0,
+    unreadMentions: state?.unread_mentions ?? 0,
     lastReadSeq: state?.last_read_seq ?? room.last_seq,
     countedThrough: room.last_seq,
     lastActivityAt: state?.last_activity_at ?? new Date().toISOString(),
