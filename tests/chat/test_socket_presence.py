@@ -155,6 +155,7 @@ async def test_unread_counts_follow_live_delivery_catch_up_and_other_tabs(alice,
         "room": room_id,
         "last_read_seq": newest,
         "unread": 0,
+        "unread_mentions": 0,
     }
     await tab1.close()
     await tab2.close()
