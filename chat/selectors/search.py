@@ -158,7 +158,7 @@ def _newest(found: QuerySet[Message], count: int) -> list[Message]:
         return list(found[:count])
     with transaction.atomic(), connection.cursor() as cursor:
         # Parallel workers walking the id index each run far past the LIMIT, checking the words
-        # of every row they pass: 220 ms instead of 20 at 1e6 messages (docs/benchmarks.md).
+        # of every row they pass: 230 ms instead of 87 at 1e6 messages (docs/benchmarks.md).
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         return list(found[:count])
 
