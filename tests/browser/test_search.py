@@ -74,3 +74,30 @@ def test_the_filters_and_errors_show_on_the_page(server, page_for, pair) -> None
     page.get_by_label("Author").fill("")
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.get_by_role("alert")).to_have_text("Type something to search for.")
+
+
+def test_the_sveltekit_app_searches_and_opens_a_result(server, browsing, pair) -> None:
+    from tests.browser.test_sveltekit_app import app_page
+
+    alice, bob, general = pair
+    off_loop(build_rooms, alice, bob)
+    page = app_page(browsing, alice)
+
+    box = page.get_by_role("searchbox", name="Search messages")
+    box.fill("report </>")
+    box.press("Enter")
+
+    results = page.locator(".search-results li")
+    expect(results).to_have_count(20)
+    expect(results.first.locator(".excerpt")).to_have_text("quarterly report draft 23")
+    expect(results.first.locator("mark")).to_have_text("report")
+    expect(page.locator(".search-results mark")).to_have_count(20)
+    page.get_by_role("button", name="More results").click()
+    expect(results).to_have_count(23)
+    expect(page.locator(".search-results")).not_to_contain_text("not for alice")
+    expect(page.locator(".search-results")).not_to_contain_text("between us")
+
+    seq = off_loop(lambda: general.messages.get(body="quarterly report draft 23").seq)
+    results.first.locator("a").click()
+    expect(page).to_have_url(f"{server.origin}/app/rooms/{general.public_id}?at={seq}")
+    expect(page.locator(".timeline li[data-seq]").first).to_be_attached()
