@@ -1,6 +1,7 @@
 """chat.selectors.search: matching, filters, paging, excerpts and bad input, on both backends."""
 
 import pytest
+from django.db import connection
 
 from accounts.models import User
 from chat.models import Room
@@ -255,3 +256,20 @@ def test_searches_are_rate_limited_per_user(alice: User, bob: User, monkeypatch)
     with pytest.raises(RateLimited):
         search_messages(alice, query="x")
     search_messages(bob, query="x")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the fallback is SQLite's")
+def test_sqlite_without_fts5_falls_back_to_a_plain_scan(
+    alice: User, room: Room, monkeypatch
+) -> None:
+    monkeypatch.setattr("chat.selectors.search._has_fts_table", lambda alias, name: False)
+    post(alice, room, "Deploy done")
+    post(alice, room, "lunch")
+    post(alice, room, "100% done_ish")
+
+    # Every word must occur, in any case; without the index a word may be part of a longer one.
+    assert found(alice, "deploy DONE") == ["Deploy done"]
+    assert found(alice, "done") == ["100% done_ish", "Deploy done"]
+    # Only words are searched for: LIKE never sees a % or _ of the query as a wildcard.
+    assert found(alice, "100%") == ["100% done_ish"]
+    assert found(alice, "'; DROP TABLE chat_message; --") == []
