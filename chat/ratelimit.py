@@ -1,4 +1,4 @@
-"""One write rate limit per user, shared by the socket, the pages and the API.
+"""Per-user rate limits (writes, searches), shared by the socket, the pages and the API.
 
 The counting is core.ratelimit's: shared by every process through Redis when REDIS_URL is set.
 """
@@ -7,6 +7,10 @@ from django.conf import settings
 
 from core.errors import RateLimited
 from core.ratelimit import take
+
+# Searches per user and second, and at once: each may read a good part of the index.
+SEARCH_RATE = 2.0
+SEARCH_BURST = 20
 
 
 def take_write(user_id: int) -> None:
@@ -30,3 +34,8 @@ def allow_room_mention(user_id: int) -> bool:
     except RateLimited:
         return False
     return True
+
+
+def take_search(user_id: int) -> None:
+    """The per-user allowance for searches (SEARCH_RATE, SEARCH_BURST)."""
+    take(f"search:{user_id}", rate=SEARCH_RATE, burst=SEARCH_BURST)

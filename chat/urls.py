@@ -8,6 +8,7 @@ urlpatterns = [
     path("rooms/new/", views.create_room, name="create_room"),
     path("direct/", views.open_direct, name="open_direct"),
     path("mentions/", views.mentions, name="mentions"),
+    path("search/", views.search, name="search"),
     path("rooms/<uuid:room_id>/", views.room, name="room"),
     path("rooms/<uuid:room_id>/post/", views.post, name="post"),
     path("rooms/<uuid:room_id>/older/", views.older_history, name="older"),

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
+from chat import wire
 from chat.forms import MessageForm, RoomForm
 from chat.models import Message, Room
 from chat.selectors.access import member_room
@@ -19,6 +20,7 @@ from chat.selectors.members import room_members_with_presence
 from chat.selectors.mentions import mentions_page
 from chat.selectors.messages import history_page
 from chat.selectors.rooms import direct_peer, rooms_directory
+from chat.selectors.search import QUERY_MAX_LENGTH, SearchHit, search_messages
 from chat.selectors.sidebar import sidebar_rooms, unread_count
 from chat.services.direct import direct_open
 from chat.services.messages import message_post
@@ -237,3 +239,50 @@ def leave(request: AuthenticatedHttpRequest, room_id: uuid.UUID) -> HttpResponse
     except ParleyError as error:
         return _error_page(request, error)
     return redirect("chat:home")
+
+
+@login_required
+def search(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The search page; with `cursor`, from htmx, only the next results (after the first)."""
+    query = request.GET.get("q")
+    filters = {
+        "room_id": request.GET.get("room") or None,
+        "author": request.GET.get("author") or None,
+    }
+    context: dict[str, Any] = {
+        "query": query or "",
+        "room_filter": filters["room_id"] or "",
+        "author_filter": filters["author"] or "",
+        "query_max_length": QUERY_MAX_LENGTH,
+        "parley_config": {"me": request.user.username, "room": None},
+    }
+    status = 200
+    if query is not None:
+        cursor = request.GET.get("cursor") or None
+        try:
+            page = search_messages(request.user, query=query, cursor=cursor, **filters)
+        except ParleyError as error:
+            if cursor is not None:
+                return HttpResponse(error.message, status=http_status_for(error))
+            context["error"] = error
+            status = http_status_for(error)
+        else:
+            context["results"] = [_search_result(hit) for hit in page.hits]
+            context["next_cursor"] = page.next_cursor
+            if cursor is not None:
+                return render(request, "chat/_search_results.html", context)
+    return render(request, "chat/search.html", _with_sidebar(request.user, context), status=status)
+
+
+def _search_result(hit: SearchHit) -> dict[str, Any]:
+    """A result as the API sends it, plus its excerpt cut at the matches, to mark them."""
+    data = wire.search_hit_data(**vars(hit))
+    parts: list[dict[str, Any]] = []
+    shown = 0
+    for start, end in hit.matches:
+        parts.append({"text": hit.excerpt[shown:start], "match": False})
+        parts.append({"text": hit.excerpt[start:end], "match": True})
+        shown = end
+    parts.append({"text": hit.excerpt[shown:], "match": False})
+    parts = [part for part in parts if part["text"]]
+    return {**data, "created": hit.message.created_at, "parts": parts}

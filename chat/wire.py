@@ -196,6 +196,30 @@ def mention_data(mention: Mention) -> dict[str, Any]:
     }
 
 
+def search_hit_data(
+    message: Message, *, peer: User | None, excerpt: str, matches: list[tuple[int, int]]
+) -> dict[str, Any]:
+    """One search result: where the message is, who wrote it, and an excerpt of its text.
+
+    `matches` are [start, end) offsets in `excerpt` in Unicode code points: clients show the
+    excerpt as text and mark those ranges, so no markup is ever sent.
+    """
+    room = message.room
+    name = room.name
+    if room.kind == Room.Kind.DIRECT:
+        name = peer.shown_name if peer is not None else ""
+    return {
+        "room": {"id": str(room.public_id), "name": name, "kind": room.kind},
+        "seq": message.seq,
+        "author": user_data(message.author),
+        "created_at": _time(message.created_at),
+        "edited_at": _time(message.edited_at),
+        "body": message.body,
+        "excerpt": excerpt,
+        "matches": [{"start": start, "end": end} for start, end in matches],
+    }
+
+
 def message_frame(event_type: str, message: Message) -> dict[str, Any]:
     return {
         "type": event_type,

@@ -40,6 +40,23 @@ class BodyInvalid(InvalidInput):
     default_message = "The message contains characters that cannot be sent."
 
 
+class QueryEmpty(InvalidInput):
+    code = "query_empty"
+    default_message = "Type something to search for."
+
+
+class QueryTooLong(InvalidInput):
+    code = "query_too_long"
+    default_message = "The search is too long."
+
+
+class QueryInvalid(InvalidInput):
+    """A search with characters no text can hold (NUL, lone surrogates)."""
+
+    code = "query_invalid"
+    default_message = "The search contains characters that cannot be searched for."
+
+
 class RoomNotFound(ParleyError):
     """The room does not exist or the user may not see it: the two are never told apart."""
 

@@ -22,6 +22,7 @@ from chat.consumers.fields import (
 from chat.db import in_thread
 from chat.selectors.members import room_members_with_presence
 from chat.selectors.messages import history_page
+from chat.selectors.search import search_messages
 from chat.services.direct import direct_open
 from chat.services.messages import message_delete, message_edit, message_post
 from chat.services.reactions import reaction_add, reaction_remove
@@ -117,6 +118,25 @@ async def fetch_history(socket: "ParleySocket", frame: Frame, ref: object) -> No
     if page.has_more_after is not None:
         reply["has_more_after"] = page.has_more_after
     await socket.send_frame(reply)
+
+
+async def search(socket: "ParleySocket", frame: Frame, ref: object) -> None:
+    page = await in_thread(search_messages)(
+        socket.user,
+        query=frame.get("q"),
+        room_id=frame.get("room"),
+        author=frame.get("author"),
+        cursor=frame.get("cursor"),
+        limit=optional_int(frame, "limit"),
+    )
+    await socket.send_frame(
+        {
+            "type": "search.results",
+            "ref": ref,
+            "results": [wire.search_hit_data(**vars(hit)) for hit in page.hits],
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 async def resume(socket: "ParleySocket", frame: Frame, ref: object) -> None:

@@ -33,6 +33,7 @@ from chat.realtime import presence, presence_notices, shared_frames
 from chat.realtime.delivery import Delivery
 from chat.realtime.fanout import group_add
 from chat.realtime.groups import user_group
+from chat.selectors import search
 from chat.selectors.rooms import room_ids_of_user
 from chat.selectors.sidebar import rooms_with_state
 from core import metrics
@@ -244,6 +245,7 @@ class ParleySocket(OneReaderPerSource, LiveEvents):
         "room.join": commands.join_room,
         "room.leave": commands.leave_room,
         "history.fetch": commands.fetch_history,
+        "search": commands.search,
         "resume": commands.resume,
         "direct.open": commands.open_direct,
         "read.mark": commands.mark_read,
@@ -263,6 +265,8 @@ def _hello(user: Any, rooms: list[dict[str, Any]]) -> dict[str, Any]:
             "body_max_length": settings.PARLEY_MESSAGE_MAX_LENGTH,
             "frame_max_bytes": settings.PARLEY_FRAME_MAX_BYTES,
             "history_max_page": settings.PARLEY_HISTORY_MAX_PAGE_SIZE,
+            "search_query_max_length": search.QUERY_MAX_LENGTH,
+            "search_max_page": search.MAX_PAGE_SIZE,
             "replay_max": settings.PARLEY_REPLAY_MAX,
             "attachments_per_message": settings.PARLEY_ATTACHMENTS_PER_MESSAGE,
             "upload_max_bytes": settings.PARLEY_UPLOAD_MAX_BYTES,

@@ -56,6 +56,7 @@ ENDPOINTS = [
     pytest.param(Endpoint("DELETE", "/rooms/{room}/messages/{seq}", 200), id="delete"),
     pytest.param(Endpoint("POST", "/rooms/{room}/read", 200, {"seq": 1}), id="read"),
     pytest.param(Endpoint("GET", "/conversations", 200), id="conversations-list"),
+    pytest.param(Endpoint("GET", "/search?q=hello", 200), id="search"),
     pytest.param(
         Endpoint("POST", "/conversations", 200, {"username": "bob"}), id="conversation-open"
     ),

@@ -65,6 +65,11 @@ def _home_ready(page: Page, world: World) -> None:
     wait_live(page)
 
 
+def _search_ready(page: Page, world: World) -> None:
+    wait_live(page)
+    expect(page.locator("#search-results mark")).to_have_count(1)
+
+
 @dataclass(frozen=True)
 class Screen:
     """A page to check: where it is, whether alice is signed in, what it answers, when it
@@ -85,6 +90,7 @@ SCREENS = [
     Screen("group-room", lambda world: room_path(world.room), ready=_room_ready),
     Screen("direct-conversation", lambda world: room_path(world.direct), ready=_direct_ready),
     Screen("mentions", lambda world: "/mentions/", ready=_home_ready),
+    Screen("search", lambda world: "/search/?q=build", ready=_search_ready),
     Screen("tokens", lambda world: "/accounts/tokens/"),
     Screen("profile", lambda world: "/accounts/profile/"),
     Screen("password-change", lambda world: "/accounts/password/"),

@@ -21,6 +21,7 @@ from chat.room_access import can_manage, can_see_room, room_access_sql
 from chat.selectors.access import member_room, room_for_user
 from chat.selectors.messages import history_page
 from chat.selectors.rooms import room_ids_of_user, rooms_directory, rooms_of_user
+from chat.selectors.search import search_messages
 from chat.selectors.sidebar import rooms_with_state
 from chat.services.direct import direct_open
 from chat.services.messages import message_delete, message_edit, message_post
@@ -120,6 +121,9 @@ def expected(case: Case) -> dict[str, Any]:
         "room_ids_of_user": listed,
         "rooms_with_state": listed,
         "history_page": gate,
+        # Search reads what history reads: every room the user is in and sees, archived too.
+        "search_messages (all rooms)": listed,
+        "search_messages (one room)": gate,
         "read_mark": gate,
         "typing_start": post,
         "message_edit": post,
@@ -148,11 +152,23 @@ def room_for(case: Case, user: User) -> Room:
             room = room_update(owner, room=room, visibility=case.visibility)
     if case.archived:
         room_update(owner, room=room, is_archived=True)
+    # A text message for search to find (the timeline's lines are not searched), written by
+    # someone else as a row of its own: posting would need the access this case may lack.
+    room.refresh_from_db()
+    Message.objects.create(room=room, seq=room.last_seq + 1, kind=Message.Kind.TEXT, body=FOUND)
+    Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq + 1)
     if not case.active:
         user.is_active = False
         user.save()
     room.refresh_from_db()
     return room
+
+
+FOUND = "parity needle"
+
+
+def found_by_search(user: User, room: Room) -> bool:
+    return any(hit.message.room == room for hit in search_messages(user, query="needle").hits)
 
 
 def code_of(call: Any) -> str:
@@ -200,6 +216,10 @@ def answers(user: User, room: Room, *, member: bool) -> dict[str, Any]:
         "room_ids_of_user": room_id in room_ids_of_user(user),
         "rooms_with_state": room_id in [state["id"] for state in rooms_with_state(user)],
         "history_page": outcome(lambda: history_page(user, room_id=room_id)),
+        "search_messages (all rooms)": found_by_search(user, room),
+        "search_messages (one room)": outcome(
+            lambda: search_messages(user, query="needle", room_id=room_id)
+        ),
         "read_mark": outcome(lambda: read_mark(user, room_id=room_id, seq=0)),
         "typing_start": outcome(lambda: typing_start(user, room_id=room_id)),
         # Seq 1 is not the user's own message: past the gate, these refuse it (or find none).
@@ -242,7 +262,7 @@ def test_the_one_statement_post_agrees_with_the_table(case: Case) -> None:
         "timeline_post": may_post,
         "message_post": table["message_post (checked path)"],
     }
-    texts = Message.objects.filter(room=room, kind=Message.Kind.TEXT).count()
+    texts = Message.objects.filter(room=room, kind=Message.Kind.TEXT).exclude(body=FOUND).count()
     assert texts == (2 if may_post else 0)
 
 

@@ -49,6 +49,8 @@ async def test_hello_states_the_limits_a_client_must_keep(alice, settings) -> No
         "body_max_length": settings.PARLEY_MESSAGE_MAX_LENGTH,
         "frame_max_bytes": settings.PARLEY_FRAME_MAX_BYTES,
         "history_max_page": settings.PARLEY_HISTORY_MAX_PAGE_SIZE,
+        "search_query_max_length": 200,
+        "search_max_page": 50,
         "replay_max": settings.PARLEY_REPLAY_MAX,
         "attachments_per_message": 3,
         "upload_max_bytes": 5_000,

@@ -22,6 +22,7 @@ import type {
   ReplyTo,
   RequestFrame,
   ResumedFrame,
+  SearchResultsFrame,
   ServerFrame,
   TypingFrame,
 } from "./frames.js";
@@ -140,6 +141,18 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   room(room: string): RoomState | undefined {
     return this.store.get(room);
+  }
+
+  /**
+   * Searches the text messages of the rooms the user reads, newest first; pass the reply's
+   * `next_cursor` as `cursor` for older results. Rejects with ProtocolError (`query_empty`,
+   * `query_too_long`, `query_invalid`, `rate_limited` ...). Changes no held state.
+   */
+  search(
+    q: string,
+    options: { room?: string; author?: string; cursor?: string; limit?: number } = {},
+  ): Promise<SearchResultsFrame> {
+    return this.request({ type: "search", q, ...options });
   }
 
   /** Loads the newest page of a room (when it is opened, or after cursor_ahead). */

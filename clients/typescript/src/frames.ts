@@ -114,6 +114,10 @@ export interface Limits {
   replay_max: number;
   attachments_per_message: number;
   upload_max_bytes: number;
+  /** The longest `search` query, in characters (absent from servers without search). */
+  search_query_max_length?: number;
+  /** The largest `search` limit. */
+  search_max_page?: number;
 }
 
 export interface Member extends Person {
@@ -176,6 +180,17 @@ export interface HistoryFetchFrame extends Refd {
   around?: number;
   limit?: number;
 }
+export interface SearchFrame extends Refd {
+  type: "search";
+  /** The words to find: 1 to `search_query_max_length` characters, not only whitespace. */
+  q: string;
+  room?: string;
+  /** A username. */
+  author?: string;
+  /** The `next_cursor` of the page before. */
+  cursor?: string;
+  limit?: number;
+}
 export interface ResumeFrame extends Refd {
   type: "resume";
   cursors: Record<string, number>;
@@ -210,6 +225,7 @@ export type ClientFrame =
   | RoomJoinFrame
   | RoomLeaveFrame
   | HistoryFetchFrame
+  | SearchFrame
   | ResumeFrame
   | DirectOpenFrame
   | ReadMarkFrame
@@ -243,6 +259,31 @@ export interface HistoryFrame {
   has_more: boolean;
   /** Only for a page `around` a seq: newer entries beyond it. */
   has_more_after?: boolean;
+}
+/** A matched word in a search result's `excerpt`: [start, end) in Unicode code points. */
+export interface SearchMatch {
+  start: number;
+  end: number;
+}
+export interface SearchResult {
+  room: { id: string; name: string; kind: "group" | "direct" };
+  seq: number;
+  author: Person | null;
+  created_at: string;
+  edited_at: string | null;
+  /** The whole text as written (Markdown source). */
+  body: string;
+  /** Plain text around the first match, on one line: show it as text, never as HTML. */
+  excerpt: string;
+  matches: SearchMatch[];
+}
+export interface SearchResultsFrame {
+  type: "search.results";
+  ref: Ref | null;
+  /** Newest first. */
+  results: SearchResult[];
+  /** Pass as `cursor` for older results; null on the last page. */
+  next_cursor: string | null;
 }
 export type ResumedRoom =
   | { replayed: number; last_seq: number; gap?: undefined; error?: undefined }
@@ -345,6 +386,7 @@ export type ServerFrame =
   | HelloFrame
   | AckFrame
   | HistoryFrame
+  | SearchResultsFrame
   | ResumedFrame
   | PongFrame
   | ErrorFrame
@@ -371,6 +413,7 @@ export interface ReplyTo {
   "room.join": AckFrame;
   "room.leave": AckFrame;
   "history.fetch": HistoryFrame;
+  search: SearchResultsFrame;
   resume: ResumedFrame;
   "direct.open": AckFrame;
   "read.mark": AckFrame;
@@ -386,6 +429,9 @@ export const ErrorCodes = {
   BODY_EMPTY: "body_empty",
   BODY_TOO_LONG: "body_too_long",
   BODY_INVALID: "body_invalid",
+  QUERY_EMPTY: "query_empty",
+  QUERY_TOO_LONG: "query_too_long",
+  QUERY_INVALID: "query_invalid",
   ROOM_NOT_FOUND: "room_not_found",
   NOT_MEMBER: "not_member",
   USER_NOT_FOUND: "user_not_found",

@@ -1,4 +1,5 @@
 export * from "./frames.js";
+export { excerptParts, type ExcerptPart } from "./search.js";
 export { RoomStore, type Change, type Gap, type RoomState } from "./store.js";
 export {
   Connection,

@@ -2,7 +2,12 @@
 // docs/protocol.md, step by step.
 
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { ParleyClient, ProtocolError, type ClientOptions } from "../src/index.js";
+import {
+  ParleyClient,
+  ProtocolError,
+  excerptParts,
+  type ClientOptions,
+} from "../src/index.js";
 import { FakeServer, FakeSocket } from "./fake-server.js";
 
 const ROOM = "2f9c1e4a-7b3d-4c8e-9a61-5d0b8e7f3a12";
@@ -402,6 +407,59 @@ describe("the room store", () => {
 });
 
 // docs/protocol.md section 6, "Close codes": what the SDK does after each code the server sends.
+describe("search", () => {
+  test("search() sends the search frame and resolves with search.results", async () => {
+    server.post(ROOM, "release notes are up");
+    server.post(OTHER, "lunch?");
+    server.post(OTHER, "the release is out");
+    await connect();
+
+    const asked = client.search("release", { limit: 5 });
+    await run(1);
+    const reply = await asked;
+
+    expect(server.last.sent.at(-1)).toEqual({
+      type: "search", q: "release", limit: 5, ref: expect.any(Number),
+    });
+    expect(reply.type).toBe("search.results");
+    expect(reply.results.map((result) => result.body)).toEqual([
+      "the release is out", "release notes are up",
+    ]);
+    expect(reply.next_cursor).toBeNull();
+    // A search holds nothing: the rooms' entries are loaded as before.
+    expect(client.messages(ROOM)).toEqual([]);
+  });
+
+  test("a refused search rejects with the error's code", async () => {
+    await connect();
+    const refusal = client.search("   ");
+    refusal.catch(() => {});
+    await run(1);
+    await expect(refusal).rejects.toBeInstanceOf(ProtocolError);
+    await expect(refusal).rejects.toMatchObject({ code: "query_empty" });
+  });
+
+  test("excerptParts cuts by code points, so emoji before a match do not shift it", () => {
+    const parts = excerptParts({
+      excerpt: "🎉🎉 party <b>tonight</b>",
+      matches: [{ start: 3, end: 8 }, { start: 12, end: 19 }],
+    });
+    expect(parts).toEqual([
+      { text: "🎉🎉 ", match: false },
+      { text: "party", match: true },
+      { text: " <b>", match: false },
+      { text: "tonight", match: true },
+      { text: "</b>", match: false },
+    ]);
+  });
+
+  test("excerptParts ignores ranges past the end or overlapping", () => {
+    expect(excerptParts({ excerpt: "abc", matches: [{ start: 1, end: 9 }, { start: 0, end: 2 }] }))
+      .toEqual([{ text: "ab", match: true }, { text: "c", match: true }]);
+    expect(excerptParts({ excerpt: "abc", matches: [] })).toEqual([{ text: "abc", match: false }]);
+  });
+});
+
 describe("close codes", () => {
   function loggedOutCodes(): number[] {
     const codes: number[] = [];

@@ -97,8 +97,30 @@ export class FakeServer {
       case "ping": if (!this.silent) socket.push({ type: "pong", ref }); return;
       case "message.send": return this.send(socket, frame, ref);
       case "history.fetch": return this.history(socket, frame, ref);
+      case "search": return this.search(socket, frame, ref);
       default: socket.push({ type: "error", code: "bad_frame", message: "?", ref });
     }
+  }
+
+  /** Every text entry holding the query as a word, newest first; no paging, no excerpts. */
+  private search(socket: FakeSocket, frame: Frame, ref: unknown): void {
+    const q = String(frame.q ?? "").trim().toLowerCase();
+    if (!q) return socket.push({ type: "error", code: "query_empty", message: "empty", ref });
+    const results = [];
+    for (const [room, timeline] of this.timelines) {
+      for (const message of timeline) {
+        const start = message.body.toLowerCase().split(/\W+/).includes(q)
+          ? message.body.toLowerCase().indexOf(q) : -1;
+        if (message.kind !== "text" || message.deleted || start < 0) continue;
+        results.push({
+          room: { id: room, name: room, kind: "group" }, seq: message.seq,
+          author: message.author, created_at: message.created_at, edited_at: message.edited_at,
+          body: message.body, excerpt: message.body, matches: [{ start, end: start + q.length }],
+        });
+      }
+    }
+    results.reverse();
+    socket.push({ type: "search.results", ref, results, next_cursor: null });
   }
 
   private resume(socket: FakeSocket, cursors: Record<string, number>, ref: unknown): void {

@@ -2,7 +2,7 @@
 // each way, then a dropped socket that resumes with nothing lost or doubled.
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type ParleyClient } from "../src/index.js";
+import { ProtocolError, excerptParts, type ParleyClient } from "../src/index.js";
 import {
   HAVE_PARLEY,
   ParleyServer,
@@ -70,5 +70,21 @@ describe.skipIf(!HAVE_PARLEY)("against a real Parley server", () => {
       expect(doubled(connected)).toEqual([]);
     }
     expect(alice.client.pendingPosts()).toEqual([]);
+  }, 60_000);
+
+  test("search finds a message by its words, with the match marked by offsets", async () => {
+    const { room } = server.fixture;
+    const alice = await connect(server.fixture.alice);
+    const bob = await connect(server.fixture.bob);
+    const ack = await alice.client.send(room, "🎉 the **zeppelin** has landed");
+
+    const found = await bob.client.search("Zeppelin", { room });
+    expect(found.results).toHaveLength(1);
+    const [result] = found.results;
+    expect(result).toMatchObject({ seq: ack.seq, room: { id: room, name: "sdk", kind: "group" } });
+    expect(excerptParts(result!).filter((part) => part.match)).toEqual([
+      { text: "zeppelin", match: true },
+    ]);
+    await expect(bob.client.search(" ")).rejects.toBeInstanceOf(ProtocolError);
   }, 60_000);
 });

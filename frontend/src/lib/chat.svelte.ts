@@ -14,6 +14,7 @@ import {
   type Message,
   type Person,
   type Room,
+  type SearchResultsFrame,
   type ServerFrame,
 } from "@parley/client";
 import { api } from "./api";
@@ -226,6 +227,11 @@ export class Chat {
     const id = this.openId;
     if (!id || Date.now() - this.lastTypingSent < TYPING_EVERY_MS) return;
     if (this.client.notify({ type: "typing", room: id })) this.lastTypingSent = Date.now();
+  }
+
+  /** Text messages of the user's rooms matching `q`, newest first (nothing here is kept). */
+  search(q: string, options: { room?: string; author?: string; cursor?: string } = {}): Promise<SearchResultsFrame> {
+    return this.client.search(q, options);
   }
 
   async openDirect(username: string): Promise<string> {
