@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.serializers import MentionsOut, MentionsQuery
+from api.serializers_across_rooms import MentionsOut, MentionsQuery
 from api.views.common import ERRORS, AuthenticatedRequest, parse
 from chat import wire
 from chat.selectors.mentions import mentions_page
