@@ -5,10 +5,10 @@ through member_room): rooms they can see (chat.room_access) and are a member of.
 never joined, rooms left, others' direct conversations and rooms they lost access to are
 never searched; archived rooms keep their readable timeline and are searched.
 
-PostgreSQL matches with the GIN index of migration 0010 (to_tsvector('simple', body), the
-same words as here) and websearch_to_tsquery, which accepts any text. SQLite matches with the
-FTS5 table of that migration, every word of the query quoted so nothing is read as syntax;
-without FTS5 it scans with icontains.
+PostgreSQL matches with the stored words of migration 0010 (to_tsvector('simple', body), in
+the column body_search, with a GIN index) and websearch_to_tsquery, which accepts any text.
+SQLite matches with the FTS5 table of that migration, every word of the query quoted so
+nothing is read as syntax; without FTS5 it scans with icontains.
 """
 
 import re
@@ -165,10 +165,10 @@ def _newest(found: QuerySet[Message], count: int) -> list[Message]:
 
 def _matching(messages: QuerySet[Message], text: str, words: list[str]) -> QuerySet[Message]:
     if connection.vendor == "postgresql":
-        # Written as the index is (migration 0010), so the planner can use it.
+        # body_search is to_tsvector('simple', body), stored and indexed by migration 0010.
         return messages.filter(
             RawSQL(
-                "to_tsvector('simple', chat_message.body) @@ websearch_to_tsquery('simple', %s)",
+                "chat_message.body_search @@ websearch_to_tsquery('simple', %s)",
                 [text],
                 output_field=BooleanField(),
             )

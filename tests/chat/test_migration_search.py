@@ -1,4 +1,4 @@
-"""Migration 0009: messages stored before it are searchable after it, on both backends."""
+"""Migration 0010: messages stored before it are searchable after it, on both backends."""
 
 import pytest
 from django.db import connection
