@@ -99,6 +99,8 @@ class Runner:
             "REDIS_PREFIX": self.redis_prefix,
             "PARLEY_WRITE_RATE": limit,
             "PARLEY_WRITE_BURST": limit,
+            "PARLEY_SEARCH_RATE": limit,
+            "PARLEY_SEARCH_BURST": limit,
             "PARLEY_SOCKET_FRAME_RATE": limit,
             "PARLEY_SOCKET_FRAME_BURST": limit,
             "PARLEY_HANDSHAKES_PER_MINUTE": limit,

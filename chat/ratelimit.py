@@ -8,10 +8,6 @@ from django.conf import settings
 from core.errors import RateLimited
 from core.ratelimit import take
 
-# Searches per user and second, and at once: each may read a good part of the index.
-SEARCH_RATE = 2.0
-SEARCH_BURST = 20
-
 
 def take_write(user_id: int) -> None:
     """The per-user allowance for writes (posts, edits, deletes, joins, leaves)."""
@@ -37,5 +33,9 @@ def allow_room_mention(user_id: int) -> bool:
 
 
 def take_search(user_id: int) -> None:
-    """The per-user allowance for searches (SEARCH_RATE, SEARCH_BURST)."""
-    take(f"search:{user_id}", rate=SEARCH_RATE, burst=SEARCH_BURST)
+    """The per-user allowance for searches: each may read a good part of the index."""
+    take(
+        f"search:{user_id}",
+        rate=settings.PARLEY_SEARCH_RATE,
+        burst=settings.PARLEY_SEARCH_BURST,
+    )

@@ -306,14 +306,15 @@ PARLEY_WRITE_RATE = env_float("PARLEY_WRITE_RATE", 10)  # per user, per second
 PARLEY_WRITE_BURST = env_int("PARLEY_WRITE_BURST", 20)
 PARLEY_ROOM_MENTION_RATE = env_float("PARLEY_ROOM_MENTION_RATE", 1 / 600)  # @room, per user, /s
 PARLEY_ROOM_MENTION_BURST = env_int("PARLEY_ROOM_MENTION_BURST", 3)
+PARLEY_SEARCH_RATE = env_float("PARLEY_SEARCH_RATE", 2)  # per user, per second
+PARLEY_SEARCH_BURST = env_int("PARLEY_SEARCH_BURST", 20)
 PARLEY_RATELIMIT_PREFIX = "parley:rl"
 # The socket protocol (docs/protocol.md).
 PARLEY_FRAME_MAX_BYTES = env_int("PARLEY_FRAME_MAX_BYTES", 64 * 1024)
 PARLEY_SOCKET_FRAME_RATE = env_float("PARLEY_SOCKET_FRAME_RATE", 50)
 PARLEY_SOCKET_FRAME_BURST = env_int("PARLEY_SOCKET_FRAME_BURST", 100)
 # Open sockets per user, across processes (4009), and handshakes per client address per minute
-# (4029); 0 turns a limit off. A tab reconnecting with the web UI's backoff makes at most 16
-# handshakes in its first minute of failures and 12 a minute after: five tabs stay inside 60.
+# (4029; 0: no limit). The web UI's backoff makes at most 16 a minute: five tabs stay inside 60.
 PARLEY_SOCKETS_PER_USER = env_int("PARLEY_SOCKETS_PER_USER", 20)
 PARLEY_HANDSHAKES_PER_MINUTE = env_int("PARLEY_HANDSHAKES_PER_MINUTE", 60)
 PARLEY_REPLAY_MAX = env_int("PARLEY_REPLAY_MAX", 1000)
@@ -325,8 +326,7 @@ PARLEY_RESUME_GRACE = env_float("PARLEY_RESUME_GRACE", 1)
 # Presence and typing (docs/protocol.md).
 PARLEY_PRESENCE_TTL = env_float("PARLEY_PRESENCE_TTL", 30)  # seconds without a heartbeat
 PARLEY_PRESENCE_PREFIX = "parley:presence"
-# Presence changes wait up to this many seconds and go out together, one frame per room
-# (chat/realtime/presence_notices.py).
+# Presence changes wait this long and go out together, a frame per room (presence_notices.py).
 PARLEY_PRESENCE_BATCH = env_float("PARLEY_PRESENCE_BATCH", 0.5)
 PARLEY_TYPING_INTERVAL = env_float("PARLEY_TYPING_INTERVAL", 3)  # at most one per socket and room
 PARLEY_TYPING_EXPIRY = env_float("PARLEY_TYPING_EXPIRY", 6)

@@ -94,9 +94,9 @@ def test_searching_needs_a_login() -> None:
     assert ApiClient().get("/search", q="x").status_code in (401, 403)
 
 
-def test_searches_past_the_allowance_are_refused(alice: User, monkeypatch) -> None:
-    monkeypatch.setattr("chat.ratelimit.SEARCH_RATE", 0.001)
-    monkeypatch.setattr("chat.ratelimit.SEARCH_BURST", 1)
+def test_searches_past_the_allowance_are_refused(alice: User, settings) -> None:
+    settings.PARLEY_SEARCH_RATE = 0.001
+    settings.PARLEY_SEARCH_BURST = 1
     client = as_user(alice)
     assert client.get("/search", q="x").status_code == 200
     response = client.get("/search", q="x")

@@ -248,9 +248,9 @@ def test_bad_paging_and_filters_are_refused(alice: User, field: str, value: obje
     assert refusal.value.details["field"] == field
 
 
-def test_searches_are_rate_limited_per_user(alice: User, bob: User, monkeypatch) -> None:
-    monkeypatch.setattr("chat.ratelimit.SEARCH_RATE", 0.001)
-    monkeypatch.setattr("chat.ratelimit.SEARCH_BURST", 2)
+def test_searches_are_rate_limited_per_user(alice: User, bob: User, settings) -> None:
+    settings.PARLEY_SEARCH_RATE = 0.001
+    settings.PARLEY_SEARCH_BURST = 2
     search_messages(alice, query="x")
     search_messages(alice, query="x")
     with pytest.raises(RateLimited):
