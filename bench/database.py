@@ -82,7 +82,13 @@ class BenchDatabase:
     def grow_timeline(self, room_pk: int, author_pk: int, size: int) -> float:
         """Append text messages to a room until its timeline holds `size` entries, keeping
         `last_seq` consistent; returns the seconds it took. Foreign-key triggers are skipped
-        for the load (session_replication_role): every id used exists."""
+        for the load (session_replication_role): every id used exists.
+
+        Each body is about 100 bytes of words from a vocabulary of 5,000 (`w0` ... `w4999`),
+        so that search has both rare words (about 2 in 1,000 messages) and a common one
+        (`deploy`, in every tenth). Every fourth message carries two reactions and every fifth
+        answers the one before it, so that history pages carry what a lively room's do.
+        """
         import time
 
         started = time.monotonic()
@@ -92,13 +98,9 @@ class BenchDatabase:
                 "SELECT last_seq FROM chat_room WHERE id = %s FOR UPDATE", (room_pk,)
             ).fetchone()
             if size > last:
-                connection.execute(
-                    "INSERT INTO chat_message (room_id, seq, author_id, kind, body, created_at)"
-                    " SELECT %s, n, %s, 'text', repeat('h', 100),"
-                    " now() - make_interval(secs => %s - n)"
-                    " FROM generate_series(%s::bigint, %s::bigint) AS n",
-                    (room_pk, author_pk, size, last + 1, size),
-                )
+                connection.execute(GROW_MESSAGES, (room_pk, author_pk, size, last + 1, size))
+                connection.execute(GROW_REACTIONS, (author_pk, room_pk, last + 1, size))
+                connection.execute(GROW_REPLIES, (room_pk, last + 1, size))
                 connection.execute(
                     "UPDATE chat_room SET last_seq = %s, last_activity_at = now() WHERE id = %s",
                     (size, room_pk),
@@ -106,4 +108,30 @@ class BenchDatabase:
             connection.commit()
         with psycopg.connect(self.url, autocommit=True) as connection:
             connection.execute("VACUUM ANALYZE chat_message")
+            connection.execute("VACUUM ANALYZE chat_reaction")
         return time.monotonic() - started
+
+
+# Nine words drawn from the vocabulary by two co-prime strides, and `deploy` in every tenth.
+GROW_MESSAGES = """
+    INSERT INTO chat_message (room_id, seq, author_id, kind, body, created_at)
+    SELECT %s, n, %s, 'text',
+        'note ' || (
+            SELECT string_agg('w' || ((n * 7919 + i * 104729) %% 5000), ' ')
+            FROM generate_series(1, 9) AS i
+        ) || CASE WHEN n %% 10 = 0 THEN ' deploy' ELSE ' the rest of the line' END,
+        now() - make_interval(secs => %s - n)
+    FROM generate_series(%s::bigint, %s::bigint) AS n
+"""
+GROW_REACTIONS = """
+    INSERT INTO chat_reaction (message_id, user_id, emoji, created_at)
+    SELECT m.id, %s, e.emoji, m.created_at
+    FROM chat_message m CROSS JOIN (VALUES ('\U0001f44d'), ('\U0001f389')) AS e (emoji)
+    WHERE m.room_id = %s AND m.seq BETWEEN %s AND %s AND m.seq %% 4 = 0
+"""
+GROW_REPLIES = """
+    UPDATE chat_message m SET reply_to_id = p.id
+    FROM chat_message p
+    WHERE m.room_id = %s AND m.seq BETWEEN %s AND %s AND m.seq %% 5 = 0
+        AND p.room_id = m.room_id AND p.seq = m.seq - 1
+"""

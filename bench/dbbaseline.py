@@ -2,8 +2,9 @@
 
 Persistence: one-row `INSERT ... RETURNING id` transactions (autocommit, so each commit is
 flushed like a posted message's), from several connections at once, into a table shaped and
-indexed like chat_message. History: the newest page of a room by its (room, seq) index, the
-query Parley's history selector makes, timed alone.
+indexed like chat_message. History: the newest page of a room by its (room, seq) index with
+the messages it answers, the main query of Parley's history selector, timed alone (Parley
+then loads the page's files and reactions, by message id).
 """
 
 import asyncio
@@ -23,8 +24,11 @@ INSERT = (
 )
 NEWEST_PAGE = (
     "SELECT m.id, m.seq, m.kind, m.body, m.created_at, m.edited_at, m.deleted_at, m.client_id,"
-    " u.username, u.display_name FROM chat_message m"
+    " u.username, u.display_name, r.seq, r.body, r.deleted_at, ru.username"
+    " FROM chat_message m"
     " LEFT JOIN accounts_user u ON u.id = m.author_id"
+    " LEFT JOIN chat_message r ON r.id = m.reply_to_id"
+    " LEFT JOIN accounts_user ru ON ru.id = r.author_id"
     " WHERE m.room_id = %s ORDER BY m.seq DESC LIMIT %s"
 )
 

@@ -99,7 +99,7 @@ class Driver:
     def __init__(self) -> None:
         self.peers: list[Peer] = []
         self.step: Step | None = None
-        self.pending: dict[Any, asyncio.Future[float]] = {}  # history requests by ref
+        self.pending: dict[Any, asyncio.Future[float]] = {}  # history and search requests by ref
         self.errors: Counter[str] = Counter()
         self.sent_by_room: Counter[str] = Counter()  # the last step's messages, for verify
         self.frames: Counter[str] = Counter()  # Parley frames other than message.new, by type
@@ -150,7 +150,7 @@ class Driver:
             peer.cursors = {room["id"]: room["last_seq"] for room in frame["rooms"]}
             if not peer.hello.done():
                 peer.hello.set_result(None)
-        elif kind == "history":
+        elif kind in ("history", "search.results"):
             if frame.get("ref") in self.pending:
                 self.pending.pop(frame["ref"]).set_result(now)
         elif kind == "error":
@@ -163,7 +163,8 @@ class Driver:
             else:
                 self.errors[code] += 1
             if ref in self.pending:
-                self.pending.pop(ref).set_result(now)
+                # A refused request is no measurement: the timed run fails with the reason.
+                self.pending.pop(ref).set_exception(RuntimeError(f"refused: {code}"))
 
     def _baseline_body(self, peer: Peer, body: str, now: float) -> None:
         step = self.step
@@ -442,6 +443,21 @@ class Driver:
             latencies.append(await asyncio.wait_for(answer, 10) - started)
         return {"latency": percentiles(latencies), "count": len(latencies)}
 
+    async def search(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Time `count` searches, one after another, taking the `queries` in turn."""
+        peer = self.peers[command["socket"]]
+        latencies = array("d")
+        queries = command["queries"]
+        for number in range(command["count"]):
+            ref = f"s{number}"
+            answer = asyncio.get_running_loop().create_future()
+            self.pending[ref] = answer
+            started = time.monotonic()
+            frame = {"type": "search", "ref": ref, "q": queries[number % len(queries)]}
+            peer.ws.send_text(json.dumps(frame))
+            latencies.append(await asyncio.wait_for(answer, 10) - started)
+        return {"latency": percentiles(latencies), "count": len(latencies)}
+
     def close(self, command: dict[str, Any]) -> dict[str, Any]:
         """Drop the sockets named by `ids` (or all, forgetting them) without a close handshake."""
         ids = command.get("ids")
@@ -497,6 +513,7 @@ async def serve() -> None:
         "connect": driver.connect,
         "step": driver.step_run,
         "history": driver.history,
+        "search": driver.search,
         "b2_insert": dbbaseline.insert_rate,
         "b2_history": dbbaseline.newest_page,
         "quiet": driver.quiet,

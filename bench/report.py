@@ -99,6 +99,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 ratio,
                 ratio <= 1.2,
             )
+    search = {row["messages"]: row for row in results.get("search", [])}
+    if 1_000_000 in search:
+        p99 = search[1_000_000]["parley_ms"]["p99"]
+        add("search first page p99 at 1e6", f"{p99:.2f} ms", "≤ 100 ms", p99 / 100, p99 <= 100)
     persist, b2 = results.get("persist"), results["b2"].get("insert")
     if persist and b2:
         cap = persist["capacity"] or 0.0
@@ -319,6 +323,12 @@ def _other_tables(results: dict[str, Any]) -> list[str]:
                 f"| {row['messages']:,} | {parley['p50']:.2f} / {parley['p99']:.2f} |"
                 f" {bare['p50']:.2f} / {bare['p99']:.2f} |"
             )
+    if results.get("search"):
+        lines += ["", "### Search: the first page over the whole timeline", ""]
+        lines += ["| messages in the room | Parley `search` p50 / p99 ms |", "|---|---|"]
+        for row in results["search"]:
+            parley = row["parley_ms"]
+            lines.append(f"| {row['messages']:,} | {parley['p50']:.2f} / {parley['p99']:.2f} |")
     slow = results.get("slow_readers")
     if slow:
         result = slow["result"]

@@ -73,6 +73,7 @@ class Runner:
             "connect": [],
             "memory": [],
             "history": [],
+            "search": [],
             "persist": None,
             "slow_readers": None,
             "skipped": [],

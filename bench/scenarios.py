@@ -421,3 +421,29 @@ def history(ctx: Context, servers: procs.ServerSet) -> None:
             keep=True,
         )
         ctx.runner.save()
+        search(ctx, socket_id, size)
+
+
+# Rare words (about 2,000 messages each at 1e6), the common one (every tenth message), two
+# words together, and one that matches nothing: bench.database.GROW_MESSAGES writes them.
+SEARCH_QUERIES = ("w42", "deploy", "w1234 w977", "w4321", "deploy w7", "absent")
+
+
+def search(ctx: Context, socket_id: int, size: int) -> None:
+    """The first page of a search over the whole timeline, as the history room grows."""
+    found = ctx.client.call(
+        {
+            "cmd": "search",
+            "socket": socket_id,
+            "queries": SEARCH_QUERIES,
+            "count": ctx.plan.history_requests,
+        },
+        timeout=600,
+    )
+    ctx.results["search"].append({"messages": size, "parley_ms": found["latency"]})
+    ctx.runner.progress.say(
+        f"search at {size:,}: parley p50 {found['latency']['p50']:.2f} ms,"
+        f" p99 {found['latency']['p99']:.2f} ms",
+        keep=True,
+    )
+    ctx.runner.save()

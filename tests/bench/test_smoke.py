@@ -48,6 +48,8 @@ def test_smoke_sweep_measures_every_server_and_loses_nothing(tmp_path: Path) -> 
     assert results["slow_readers"]["result"]["slow"]["delivered"] > 0
     assert results["b2"]["insert"]["rows"] > 0
     assert results["history"][0]["parley_ms"]["count"] == 20
+    # Every search got its search.results (an error frame would have failed the call).
+    assert results["search"][0]["parley_ms"]["count"] == 20
     assert results["connect"][0]["connected"] == results["memory"][0]["sockets"] > 0
     assert (tmp_path / "latest.md").read_text().startswith("Run: ")
     assert (tmp_path / "latest.svg").read_text().startswith("<svg")
