@@ -75,8 +75,9 @@ def test_the_mentions_page_lists_mentions_and_links_to_the_entry(server, page_fo
     expect(entry.locator(".body strong .mention")).to_have_attribute("data-username", "bob")
     entry.locator("a.mention-link").click()
     expect(page).to_have_url(re.compile(rf"/rooms/{general.public_id}/\?at={message.seq}$"))
+    # Opened at the message, which is highlighted for a moment (as a reply's quote does).
     expect(page.locator(f"#timeline li.message[data-seq='{message.seq}']")).to_have_class(
-        re.compile(r"\bflash\b")
+        re.compile(r"\bhighlighted\b")
     )
 
 

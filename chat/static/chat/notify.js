@@ -53,7 +53,8 @@ export class Notifier {
   showMuted() {
     const muted = this.muted().has(this.openRoom);
     this.muteButton.setAttribute("aria-pressed", String(muted));
-    this.muteButton.textContent = muted ? "Unmute notifications" : "Mute notifications";
+    // "Mute" alone on a phone; its name stays "Mute notifications" (the rest is visually hidden).
+    this.muteButton.querySelector(".mute-verb").textContent = muted ? "Unmute" : "Mute";
   }
 
   // A new message (the wire's object) in `roomId`, named `roomName` in the sidebar; `direct`:
