@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Prefetch
 
 from accounts.models import User
-from chat.models import Attachment, Membership, Mention, Reaction, Room
+from chat.models import Membership, Mention, Room
+from chat.selectors.messages import message_details
 from core.errors import InvalidInput
 
 
@@ -39,24 +39,8 @@ def mentions_page(user: User, *, before: object = None, limit: object = None) ->
     )
     mentions = (
         Mention.objects.filter(user=user, room__in=rooms)
-        .select_related("room", "message__author")
-        .prefetch_related(
-            Prefetch(
-                "message__attachments",
-                queryset=Attachment.objects.order_by("pk"),
-                to_attr="attachment_list",
-            ),
-            Prefetch(
-                "message__reactions",
-                queryset=Reaction.objects.select_related("user").order_by("pk"),
-                to_attr="reaction_list",
-            ),
-            Prefetch(
-                "message__mentions",
-                queryset=Mention.objects.filter(by_name=True).select_related("user").order_by("pk"),
-                to_attr="mention_list",
-            ),
-        )
+        .select_related("room", "message__author", "message__reply_to__author")
+        .prefetch_related(*message_details("message__"))
         .order_by("-pk")
     )
     if before is not None:

@@ -70,29 +70,10 @@ def history_page(
     size = _page_size(limit)
     room = member_room(user, room_id).room
 
-    # One more query each for the files, reactions and mentions of the whole page, not one per
-    # message (chat.wire). The stubs' plugin takes to_attr for a new attribute, but Message
-    # declares them on purpose.
     timeline = (
-        Message.objects.filter(room=room)  # type: ignore[no-redef]
+        Message.objects.filter(room=room)
         .select_related("author", "reply_to__author")
-        .prefetch_related(
-            Prefetch(
-                "attachments",
-                queryset=Attachment.objects.order_by("pk"),
-                to_attr="attachment_list",
-            ),
-            Prefetch(
-                "reactions",
-                queryset=Reaction.objects.select_related("user").order_by("pk"),
-                to_attr="reaction_list",
-            ),
-            Prefetch(
-                "mentions",
-                queryset=Mention.objects.filter(by_name=True).select_related("user").order_by("pk"),
-                to_attr="mention_list",
-            ),
-        )
+        .prefetch_related(*message_details())
     )
     if anchor_seq is not None:
         # The anchor counts on the newer side, so a page of one is the anchor itself.
@@ -113,6 +94,32 @@ def history_page(
         timeline = timeline.filter(seq__lt=before_seq)
     rows = list(timeline.order_by("-seq")[: size + 1])
     return HistoryPage(room=room, messages=rows[:size][::-1], has_more=len(rows) > size)
+
+
+def message_details(path: str = "") -> list[Prefetch]:
+    """What chat.wire shows of a message beside its row: its files, reactions and mentions, one
+    query each for a whole list of messages rather than one per message. `path` leads from the
+    listed objects to their message ("message__" for mentions).
+
+    The stubs' plugin takes to_attr for a new attribute, but Message declares them on purpose.
+    """
+    return [
+        Prefetch(
+            f"{path}attachments",
+            queryset=Attachment.objects.order_by("pk"),
+            to_attr="attachment_list",
+        ),
+        Prefetch(
+            f"{path}reactions",
+            queryset=Reaction.objects.select_related("user").order_by("pk"),
+            to_attr="reaction_list",
+        ),
+        Prefetch(
+            f"{path}mentions",
+            queryset=Mention.objects.filter(by_name=True).select_related("user").order_by("pk"),
+            to_attr="mention_list",
+        ),
+    ]
 
 
 def attachment_for_user(user: User | AnonymousUser, *, attachment_id: object) -> Attachment:

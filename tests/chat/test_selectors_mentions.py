@@ -73,6 +73,19 @@ def test_history_pages_load_mentions_without_a_query_per_message(alice, bob, roo
     assert [frame["mentions"] for frame in frames if frame["kind"] == "text"] == [["bob"]] * 10
 
 
+def test_the_mentions_view_shows_replies_without_a_query_per_mention(alice, bob, room) -> None:
+    question = message_post(bob, room_id=room.public_id, body="Lunch at noon?")
+    for number in range(5):
+        message_post(alice, room_id=room.public_id, body=f"@bob {number}", reply_to=question.seq)
+
+    page = mentions_page(bob)
+    with CaptureQueriesContext(connection) as queries:
+        frames = [wire.message_data(mention.message) for mention in page.mentions]
+
+    assert len(queries) == 0
+    assert {frame["reply_to"]["excerpt"] for frame in frames} == {"Lunch at noon?"}
+
+
 def test_the_mentions_view_lists_mine_newest_first_in_pages(alice, bob, room) -> None:
     posted = [message_post(alice, room_id=room.public_id, body=f"@bob {n}") for n in range(5)]
     message_post(bob, room_id=room.public_id, body="@alice")
