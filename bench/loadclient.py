@@ -428,8 +428,17 @@ class Driver:
                     report[key + "ahead"] += 1
         return dict(report)
 
+    def _open_peer(self, number: int) -> "Peer":
+        """The socket a timed run uses, or the reason it cannot: a request written to a closed
+        socket would only time out, saying nothing of why."""
+        peer = self.peers[number]
+        if not peer.is_open:
+            code = peer.ws.close_code if peer.ws is not None else None
+            raise RuntimeError(f"socket {number} is closed (close code {code})")
+        return peer
+
     async def history(self, command: dict[str, Any]) -> dict[str, Any]:
-        peer = self.peers[command["socket"]]
+        peer = self._open_peer(command["socket"])
         latencies = array("d")
         for number in range(command["count"]):
             ref = f"h{number}"
@@ -445,7 +454,7 @@ class Driver:
 
     async def search(self, command: dict[str, Any]) -> dict[str, Any]:
         """Time `count` searches, one after another, taking the `queries` in turn."""
-        peer = self.peers[command["socket"]]
+        peer = self._open_peer(command["socket"])
         latencies = array("d")
         queries = command["queries"]
         for number in range(command["count"]):

@@ -380,8 +380,6 @@ def history(ctx: Context, servers: procs.ServerSet) -> None:
     """Newest page of a room's history as its timeline grows: over Parley's socket and bare."""
     plan = ctx.plan
     reader = plan.users
-    ctx.connect_users(servers, [reader])
-    socket_id = ctx.user_sockets[reader][0]
     public_id, pk = ctx.room("history")
     author = ctx.data["users"][reader]["pk"]
     for size in plan.history_sizes:
@@ -389,6 +387,10 @@ def history(ctx: Context, servers: procs.ServerSet) -> None:
             break
         ctx.runner.progress.say(f"history: growing the timeline to {size:,} messages")
         load_seconds = ctx.runner.database.grow_timeline(pk, author, size)
+        # A fresh socket for each size: the reader's sat idle while the room grew (a minute at
+        # 1e6), and after that the first request got no answer.
+        ctx.connect_users(servers, [reader])
+        socket_id = ctx.user_sockets[reader][-1]
         parley = ctx.client.call(
             {
                 "cmd": "history",
