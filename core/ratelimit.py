@@ -35,7 +35,7 @@ local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local new_tat = tat + interval
-local allow_at = new_tat - interval * burst
+local allow_at = tat - interval * (burst - 1)
 if allow_at > now then return allow_at - now end
 redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now) + 1000)
 return 0
@@ -76,7 +76,9 @@ def _local_wait_ms(key: str, interval: float, burst: int) -> float:
     with _local_lock:
         tat = max(_local_tat.get(key, now), now)
         new_tat = tat + interval
-        allow_at = new_tat - interval * burst
+        # Not new_tat - interval * burst: adding and taking away a long interval loses the last
+        # bit of `now`, and a full allowance was refused now and then.
+        allow_at = tat - interval * (burst - 1)
         if allow_at > now:
             return allow_at - now
         _local_tat[key] = new_tat
