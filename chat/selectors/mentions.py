@@ -6,7 +6,7 @@ from django.conf import settings
 
 from accounts.models import User
 from chat.models import Membership, Mention, Room
-from chat.selectors.messages import message_details
+from chat.selectors.history_rows import attach_details
 from core.errors import InvalidInput
 
 
@@ -40,7 +40,6 @@ def mentions_page(user: User, *, before: object = None, limit: object = None) ->
     mentions = (
         Mention.objects.filter(user=user, room__in=rooms)
         .select_related("room", "message__author", "message__reply_to__author")
-        .prefetch_related(*message_details("message__"))
         .order_by("-pk")
     )
     if before is not None:
@@ -48,4 +47,5 @@ def mentions_page(user: User, *, before: object = None, limit: object = None) ->
     rows: list[Mention] = list(mentions[: size + 1])
     for mention in rows:
         mention.message.room = mention.room
+    attach_details(mention.message for mention in rows[:size])
     return MentionsPage(mentions=rows[:size], has_more=len(rows) > size)

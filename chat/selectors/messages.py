@@ -5,11 +5,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch
 
 from accounts.models import User
-from chat.models import Attachment, Mention, Message, Reaction, Room
+from chat.models import Attachment, Message, Room
 from chat.selectors.access import member_room
+from chat.selectors.history_rows import attach_details, page_rows
 from core.errors import AttachmentNotFound, InvalidInput, NotMember, RoomNotFound
 
 
@@ -70,56 +70,28 @@ def history_page(
     size = _page_size(limit)
     room = member_room(user, room_id).room
 
-    timeline = (
-        Message.objects.filter(room=room)
-        .select_related("author", "reply_to__author")
-        .prefetch_related(*message_details())
-    )
     if anchor_seq is not None:
         # The anchor counts on the newer side, so a page of one is the anchor itself.
         older_size = size // 2
         newer_size = size - older_size
-        older = list(timeline.filter(seq__lt=anchor_seq).order_by("-seq")[: older_size + 1])
-        newer = list(timeline.filter(seq__gte=anchor_seq).order_by("seq")[: newer_size + 1])
+        older = page_rows(room.pk, newest_first=True, limit=older_size + 1, before=anchor_seq)
+        newer = page_rows(room.pk, newest_first=False, limit=newer_size + 1, from_seq=anchor_seq)
+        messages = older[:older_size][::-1] + newer[:newer_size]
+        attach_details(messages)
         return HistoryPage(
             room=room,
-            messages=older[:older_size][::-1] + newer[:newer_size],
+            messages=messages,
             has_more=len(older) > older_size,
             has_more_after=len(newer) > newer_size,
         )
     if after_seq is not None:
-        rows = list(timeline.filter(seq__gt=after_seq).order_by("seq")[: size + 1])
-        return HistoryPage(room=room, messages=rows[:size], has_more=len(rows) > size)
-    if before_seq is not None:
-        timeline = timeline.filter(seq__lt=before_seq)
-    rows = list(timeline.order_by("-seq")[: size + 1])
-    return HistoryPage(room=room, messages=rows[:size][::-1], has_more=len(rows) > size)
-
-
-def message_details(path: str = "") -> list[Prefetch]:
-    """What chat.wire shows of a message beside its row: its files, reactions and mentions, one
-    query each for a whole list of messages rather than one per message. `path` leads from the
-    listed objects to their message ("message__" for mentions).
-
-    The stubs' plugin takes to_attr for a new attribute, but Message declares them on purpose.
-    """
-    return [
-        Prefetch(
-            f"{path}attachments",
-            queryset=Attachment.objects.order_by("pk"),
-            to_attr="attachment_list",
-        ),
-        Prefetch(
-            f"{path}reactions",
-            queryset=Reaction.objects.select_related("user").order_by("pk"),
-            to_attr="reaction_list",
-        ),
-        Prefetch(
-            f"{path}mentions",
-            queryset=Mention.objects.filter(by_name=True).select_related("user").order_by("pk"),
-            to_attr="mention_list",
-        ),
-    ]
+        rows = page_rows(room.pk, newest_first=False, limit=size + 1, after=after_seq)
+        messages = rows[:size]
+    else:
+        rows = page_rows(room.pk, newest_first=True, limit=size + 1, before=before_seq)
+        messages = rows[:size][::-1]
+    attach_details(messages)
+    return HistoryPage(room=room, messages=messages, has_more=len(rows) > size)
 
 
 def attachment_for_user(user: User | AnonymousUser, *, attachment_id: object) -> Attachment:
