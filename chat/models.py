@@ -151,6 +151,9 @@ class Message(models.Model):
     reaction_list: list["Reaction"]
     # Likewise the mentions by name (chat.services.mentions), in the order they were recorded.
     mention_list: list["Mention"]
+    # Set by the history read's page statement: whether the message has any files, reactions
+    # and mentions by name, so that it reads each only for the messages that have some.
+    details_present: tuple[bool, bool, bool]
 
     class Meta:
         constraints = [

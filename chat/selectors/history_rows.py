@@ -10,7 +10,7 @@ converters), so chat.wire, the templates and every caller see the same objects.
 No access rule lives here: callers pass a room the user may read (chat.selectors.access).
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from functools import cache
 from typing import Any
 
@@ -114,15 +114,18 @@ def page_rows(
     from_seq: int | None = None,
 ) -> list[Message]:
     """Up to `limit` entries of a room in seq order (newest first if asked), each with its
-    author and the message it replies to (with that one's author): seq < `before`,
-    seq > `after`, seq >= `from_seq`, or from either end."""
+    author, the message it replies to (with that one's author) and `details_present`:
+    seq < `before`, seq > `after`, seq >= `from_seq`, or from either end."""
     conditions, parameters = ["m.room_id = %s"], [room_pk]
     for bound, operator in ((before, "<"), (after, ">"), (from_seq, ">=")):
         if bound is not None:
             conditions.append(f"m.seq {operator} %s")
             parameters.append(bound)
     statement = (
-        f"SELECT {_MESSAGE.sql()}, {_AUTHOR.sql()}, {_QUOTED.sql()}, {_QUOTED_AUTHOR.sql()}"  # noqa: S608 (names from the models, values are parameters)
+        f"SELECT {_MESSAGE.sql()}, {_AUTHOR.sql()}, {_QUOTED.sql()}, {_QUOTED_AUTHOR.sql()},"  # noqa: S608 (names from the models, values are parameters)
+        f" EXISTS (SELECT 1 FROM {_table(Attachment)} f WHERE f.message_id = m.id),"
+        f" EXISTS (SELECT 1 FROM {_table(Reaction)} r WHERE r.message_id = m.id),"
+        f" EXISTS (SELECT 1 FROM {_table(Mention)} n WHERE n.message_id = m.id AND n.by_name = %s)"
         f" FROM {_table(Message)} m"
         f" LEFT JOIN {_table(User)} a ON a.id = m.author_id"
         f" LEFT JOIN {_table(Message)} q ON q.id = m.reply_to_id"
@@ -134,8 +137,10 @@ def page_rows(
     people = _People(database)
     quoted_at = _MESSAGE.width + _AUTHOR.width
     messages = []
-    for row in _rows(database, statement, [*parameters, limit]):
+    for row in _rows(database, statement, [True, *parameters, limit]):
         message = _MESSAGE.build(database, row, 0)
+        files, reactions, mentions = row[-3:]  # 0 and 1 from SQLite
+        message.details_present = (bool(files), bool(reactions), bool(mentions))
         _SET_AUTHOR(message, people.build(_AUTHOR, row, _MESSAGE.width))
         quoted = _QUOTED.build(database, row, quoted_at)
         if quoted is not None:
@@ -148,55 +153,55 @@ def page_rows(
 def attach_details(messages: Iterable[Message]) -> None:
     """Set what chat.wire shows beside each message's row: `attachment_list`, `reaction_list`
     (with their users) and `mention_list` (the users mentioned by name), oldest first, one
-    statement each for all of them; none for deleted messages and system lines, which show
-    nothing of the kind, and no mentions read when no text holds an `@`."""
-    by_pk: dict[int, Message] = {}
+    statement each for all of them. None is read for deleted messages and system lines, which
+    show nothing of the kind, nor what a page statement found absent (`details_present`)."""
+    wanted: tuple[dict[int, Message], dict[int, Message], dict[int, Message]] = ({}, {}, {})
     for message in messages:
         message.attachment_list, message.reaction_list, message.mention_list = [], [], []
-        if message.kind == Message.Kind.TEXT and not message.is_deleted:
-            by_pk[message.pk] = message
-    if not by_pk:
-        return
-    ids = list(by_pk)
-    listed = _placeholders(ids)
+        if message.kind != Message.Kind.TEXT or message.is_deleted:
+            continue
+        present = getattr(message, "details_present", (True, True, True))
+        for by_pk, found in zip(wanted, present, strict=True):
+            if found:
+                by_pk[message.pk] = message
+    files, reactions, mentions = wanted
     database = connections[DEFAULT_DB_ALIAS]
     people = _People(database)
-    for row in _rows(
-        database,
-        f"SELECT {_ATTACHMENT.sql()} FROM {_table(Attachment)} f"  # noqa: S608 (names from the models, values are parameters)
-        f" WHERE f.message_id IN ({listed}) ORDER BY f.id",
-        ids,
-    ):
-        attachment = _ATTACHMENT.build(database, row, 0)
-        by_pk[attachment.message_id].attachment_list.append(attachment)
-    for row in _rows(
-        database,
-        f"SELECT {_REACTION.sql()}, {_USER.sql()} FROM {_table(Reaction)} r"  # noqa: S608 (names from the models, values are parameters)
-        f" JOIN {_table(User)} u ON u.id = r.user_id"
-        f" WHERE r.message_id IN ({listed}) ORDER BY r.id",
-        ids,
-    ):
-        reaction = _REACTION.build(database, row, 0)
-        _SET_REACTION_USER(reaction, people.build(_USER, row, _REACTION.width))
-        by_pk[reaction.message_id].reaction_list.append(reaction)
-    # A mention by name is an `@username` in the text (chat.mentions): other messages have none.
-    mentioning = [pk for pk, message in by_pk.items() if "@" in message.body]
-    if not mentioning:
-        return
-    for row in _rows(
-        database,
-        f"SELECT {_MENTION.sql()}, {_USER.sql()} FROM {_table(Mention)} n"  # noqa: S608 (names from the models, values are parameters)
-        f" JOIN {_table(User)} u ON u.id = n.user_id"
-        f" WHERE n.by_name = %s AND n.message_id IN ({_placeholders(mentioning)})"
-        " ORDER BY n.id",
-        [True, *mentioning],
-    ):
-        mention = _MENTION.build(database, row, 0)
-        _SET_MENTION_USER(mention, people.build(_USER, row, _MENTION.width))
-        by_pk[mention.message_id].mention_list.append(mention)
+    if files:
+        for row in _rows(
+            database,
+            f"SELECT {_ATTACHMENT.sql()} FROM {_table(Attachment)} f"  # noqa: S608 (names from the models, values are parameters)
+            f" WHERE f.message_id IN ({_placeholders(files)}) ORDER BY f.id",
+            list(files),
+        ):
+            attachment = _ATTACHMENT.build(database, row, 0)
+            files[attachment.message_id].attachment_list.append(attachment)
+    if reactions:
+        for row in _rows(
+            database,
+            f"SELECT {_REACTION.sql()}, {_USER.sql()} FROM {_table(Reaction)} r"  # noqa: S608 (names from the models, values are parameters)
+            f" JOIN {_table(User)} u ON u.id = r.user_id"
+            f" WHERE r.message_id IN ({_placeholders(reactions)}) ORDER BY r.id",
+            list(reactions),
+        ):
+            reaction = _REACTION.build(database, row, 0)
+            _SET_REACTION_USER(reaction, people.build(_USER, row, _REACTION.width))
+            reactions[reaction.message_id].reaction_list.append(reaction)
+    if mentions:
+        for row in _rows(
+            database,
+            f"SELECT {_MENTION.sql()}, {_USER.sql()} FROM {_table(Mention)} n"  # noqa: S608 (names from the models, values are parameters)
+            f" JOIN {_table(User)} u ON u.id = n.user_id"
+            f" WHERE n.by_name = %s AND n.message_id IN ({_placeholders(mentions)})"
+            " ORDER BY n.id",
+            [True, *mentions],
+        ):
+            mention = _MENTION.build(database, row, 0)
+            _SET_MENTION_USER(mention, people.build(_USER, row, _MENTION.width))
+            mentions[mention.message_id].mention_list.append(mention)
 
 
-def _placeholders(values: list[Any]) -> str:
+def _placeholders(values: Sized) -> str:
     return ", ".join(["%s"] * len(values))
 
 

@@ -104,14 +104,26 @@ def test_a_page_costs_the_same_statements_however_lively_its_messages(alice, liv
     assert len(queries) == 5
 
 
-def test_mentions_are_not_read_when_no_text_on_the_page_holds_an_at(alice, bob):
+def test_only_details_some_message_on_the_page_has_are_read(alice, bob):
     room = make_room(members=[alice, bob])
-    message_post(alice, room_id=room.public_id, body="no one named here")
-    with CaptureQueriesContext(connection) as queries:
-        page = history_page(alice, room_id=room.public_id)
+    plain = message_post(alice, room_id=room.public_id, body="no one named here")
 
-    assert len(queries) == 4
-    assert page.messages[-1].mention_list == []
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            page = history_page(alice, room_id=room.public_id)
+            [wire.message_data(message) for message in page.messages]
+        return len(queries)
+
+    assert statements() == 2  # the gate and the page
+    reaction_add(bob, room_id=room.public_id, seq=plain.seq, emoji="👍")
+    assert statements() == 3
+    message_post(bob, room_id=room.public_id, body="@alice look")
+    assert statements() == 4
+    page = history_page(alice, room_id=room.public_id)
+    assert [m.details_present for m in page.messages if m.kind == "text"] == [
+        (False, True, False),
+        (False, False, True),
+    ]
 
 
 def test_details_are_not_read_for_system_lines_and_deleted_messages(alice, bob):
