@@ -100,8 +100,6 @@ _USER = _Columns(User, "u", _PERSON)
 
 _SET_AUTHOR = Message._meta.get_field("author").set_cached_value
 _SET_QUOTED = Message._meta.get_field("reply_to").set_cached_value
-_SET_REACTION_USER = Reaction._meta.get_field("user").set_cached_value
-_SET_MENTION_USER = Mention._meta.get_field("user").set_cached_value
 
 
 def page_rows(
@@ -177,28 +175,40 @@ def attach_details(messages: Iterable[Message]) -> None:
             attachment = _ATTACHMENT.build(database, row, 0)
             files[attachment.message_id].attachment_list.append(attachment)
     if reactions:
-        for row in _rows(
-            database,
-            f"SELECT {_REACTION.sql()}, {_USER.sql()} FROM {_table(Reaction)} r"  # noqa: S608 (names from the models, values are parameters)
-            f" JOIN {_table(User)} u ON u.id = r.user_id"
-            f" WHERE r.message_id IN ({_placeholders(reactions)}) ORDER BY r.id",
-            list(reactions),
-        ):
-            reaction = _REACTION.build(database, row, 0)
-            _SET_REACTION_USER(reaction, people.build(_USER, row, _REACTION.width))
-            reactions[reaction.message_id].reaction_list.append(reaction)
+        for pk, listed in _each_with_its_user(people, _REACTION, list(reactions)).items():
+            reactions[pk].reaction_list = listed
     if mentions:
-        for row in _rows(
-            database,
-            f"SELECT {_MENTION.sql()}, {_USER.sql()} FROM {_table(Mention)} n"  # noqa: S608 (names from the models, values are parameters)
-            f" JOIN {_table(User)} u ON u.id = n.user_id"
-            f" WHERE n.by_name = %s AND n.message_id IN ({_placeholders(mentions)})"
-            " ORDER BY n.id",
-            [True, *mentions],
-        ):
-            mention = _MENTION.build(database, row, 0)
-            _SET_MENTION_USER(mention, people.build(_USER, row, _MENTION.width))
-            mentions[mention.message_id].mention_list.append(mention)
+        by_name = ("n.by_name = %s", True)
+        for pk, listed in _each_with_its_user(people, _MENTION, list(mentions), by_name).items():
+            mentions[pk].mention_list = listed
+
+
+def _each_with_its_user(
+    people: _People,
+    columns: _Columns,
+    message_ids: list[int],
+    condition: tuple[str, object] | None = None,
+) -> dict[int, list[Any]]:
+    """Rows of `columns`' model (one with a `message` and a `user`) for the messages, each with
+    its user, oldest first, by message; `condition` is one more test and its parameter."""
+    alias = columns.alias
+    tests = [f"{alias}.message_id IN ({_placeholders(message_ids)})"]
+    parameters: list[Any] = list(message_ids)
+    if condition is not None:
+        tests.insert(0, condition[0])
+        parameters.insert(0, condition[1])
+    statement = (
+        f"SELECT {columns.sql()}, {_USER.sql()} FROM {_table(columns.model)} {alias}"  # noqa: S608 (names from the models, values are parameters)
+        f" JOIN {_table(User)} u ON u.id = {alias}.user_id"
+        f" WHERE {' AND '.join(tests)} ORDER BY {alias}.id"
+    )
+    set_user = columns.model._meta.get_field("user").set_cached_value  # type: ignore[union-attr]
+    found: dict[int, list[Any]] = {}
+    for row in _rows(people.database, statement, parameters):
+        item = columns.build(people.database, row, 0)
+        set_user(item, people.build(_USER, row, columns.width))
+        found.setdefault(item.message_id, []).append(item)
+    return found
 
 
 def _placeholders(values: Sized) -> str:
