@@ -71,7 +71,9 @@ def test_a_picture_and_a_file_go_from_one_person_to_the_other(
     picture = message.locator("li.attachment.kind-image img")
     expect(picture).to_be_visible()
     expect(picture).to_have_attribute("alt", "harbour.png")
-    assert picture.evaluate("img => img.complete && img.naturalWidth > 0"), "the thumbnail loads"
+    # Visible comes before loaded: wait for the load to end, then see that it gave a picture.
+    expect(picture).to_have_js_property("complete", True)
+    assert picture.evaluate("img => img.naturalWidth") > 0, "the thumbnail loads"
     file_link = message.locator("li.attachment.kind-file a")
     expect(file_link).to_contain_text("notes.txt")
 
