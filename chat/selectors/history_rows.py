@@ -3,9 +3,11 @@
 Every room opened, page scrolled and reconnect reads history pages. Through the ORM a page of
 50 with its authors, quotes, files, reactions and mentions took 8.4 ms in one process, four
 fifths of it composing five queries and building objects (docs/benchmarks.md). Here the page is
-one statement and its details one each, in SQL that PostgreSQL and SQLite both take, and the
-rows become the model instances the ORM would have made (`Model.from_db`, through the backend's
-converters), so chat.wire, the templates and every caller see the same objects.
+one statement, which also says which messages have files, reactions or mentions, and each of
+those is one more statement only when some message has it, in SQL that PostgreSQL and SQLite
+both take. The rows become the model instances the ORM would have made (`Model.from_db`,
+through the backend's converters), so chat.wire, the templates and every caller see the same
+objects; of a user only what is shown is read (the rest loads on first use).
 
 No access rule lives here: callers pass a room the user may read (chat.selectors.access).
 """
