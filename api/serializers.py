@@ -165,7 +165,11 @@ class PageQuery(serializers.Serializer):
         help_text="The `next_cursor` of the page before, as given (opaque; anything else is 400).",
     )
     limit = serializers.IntegerField(
-        required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT, help_text="Page size"
+        required=False,
+        default=DEFAULT_LIMIT,
+        min_value=1,
+        max_value=MAX_LIMIT,
+        help_text="Page size",
     )
 
 

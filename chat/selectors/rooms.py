@@ -34,9 +34,7 @@ def rooms_directory(user: User) -> QuerySet[Room]:
     )
 
 
-def rooms_directory_page(
-    user: User, *, cursor: object = None, limit: object = None
-) -> Page[Room]:
+def rooms_directory_page(user: User, *, cursor: object = None, limit: object = None) -> Page[Room]:
     """A page of `rooms_directory`, in its order (by name regardless of case).
 
     InvalidInput for a cursor this list did not hand out or a bad limit.
