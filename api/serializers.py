@@ -9,6 +9,7 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from accounts.models import AccessToken
 from accounts.tokens import MAX_LIFETIME_DAYS
+from chat.selectors.paging import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 
 
 class StrictSerializer(serializers.Serializer):
@@ -155,6 +156,23 @@ class HistoryQuery(StrictSerializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=2**53)
 
 
+class PageQuery(serializers.Serializer):
+    """The query of every paged list; other query parameters are ignored."""
+
+    cursor = serializers.CharField(
+        required=False,
+        max_length=MAX_CURSOR_LENGTH,
+        help_text="The `next_cursor` of the page before, as given (opaque; anything else is 400).",
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        default=DEFAULT_LIMIT,
+        min_value=1,
+        max_value=MAX_LIMIT,
+        help_text="Page size",
+    )
+
+
 # Responses
 
 
@@ -282,7 +300,10 @@ class MyRoomOut(RoomOut):
 
 
 class RoomListOut(serializers.Serializer):
-    results = DirectoryRoomOut(many=True)
+    results = DirectoryRoomOut(many=True, help_text="By name, regardless of case.")
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `cursor` for the next page; null on the last one."
+    )
 
 
 class MyRoomListOut(serializers.Serializer):

@@ -1,7 +1,17 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import account, mentions, messages, reactions, rooms, search, session, uploads
+from api.views import (
+    account,
+    mentions,
+    messages,
+    reactions,
+    rooms,
+    search,
+    session,
+    uploads,
+    users,
+)
 from api.views.common import endpoint_not_found
 
 app_name = "api"
@@ -35,6 +45,8 @@ urlpatterns = [
     path("v1/rooms/<str:room_id>/uploads", uploads.UploadsView.as_view(), name="uploads"),
     path("v1/conversations", rooms.ConversationsView.as_view(), name="conversations"),
     path("v1/search", search.SearchView.as_view(), name="search"),
+    path("v1/users", users.UsersView.as_view(), name="users"),
+    path("v1/users/<str:username>", users.UserView.as_view(), name="user"),
     # Last: whatever else is asked for under v1/ gets the API's 404, not the HTML page.
     re_path(r"^v1/(?P<path>[\s\S]*)$", endpoint_not_found),
 ]

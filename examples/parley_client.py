@@ -13,6 +13,7 @@ import asyncio
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from typing import Any
@@ -38,11 +39,22 @@ class Api:
             reason = f"{problem.get('code')}: {problem.get('message')}"
             raise SystemExit(f"{method} {path}: {reason}") from None
 
+    def all_pages(self, path: str) -> list[Any]:
+        """Every result of a paged list, following `next_cursor` until it is null."""
+        results: list[Any] = []
+        query = {"limit": "100"}
+        while True:
+            page = self.call("GET", f"{path}?{urllib.parse.urlencode(query)}")
+            results += page["results"]
+            if page["next_cursor"] is None:
+                return results
+            query["cursor"] = page["next_cursor"]
+
 
 async def run(url: str, token: str, room_name: str, text: str) -> dict[str, Any]:
     api = Api(url, token)
     me = api.call("GET", "me")
-    rooms = api.call("GET", "rooms")["results"]
+    rooms = api.all_pages("rooms")
     print(f"Logged in as {me['username']}; rooms: {', '.join(r['name'] for r in rooms)}")
     room = next((r for r in rooms if r["name"].lower() == room_name.lower()), None)
     if room is None:

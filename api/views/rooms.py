@@ -11,6 +11,7 @@ from api.serializers import (
     ConversationOpenIn,
     MembersOut,
     MyRoomListOut,
+    PageQuery,
     RoomCreateIn,
     RoomListOut,
     RoomOut,
@@ -21,7 +22,7 @@ from chat import wire
 from chat.models import Room
 from chat.selectors.access import room_for_user
 from chat.selectors.members import room_members_with_presence
-from chat.selectors.rooms import direct_peer, rooms_directory
+from chat.selectors.rooms import direct_peer, rooms_directory_page
 from chat.selectors.sidebar import rooms_with_state
 from chat.services.direct import direct_open
 from chat.services.rooms import room_create, room_join, room_leave
@@ -41,14 +42,27 @@ def directory_entry(room: Room) -> dict[str, Any]:
 
 class RoomsView(APIView):
     @extend_schema(
+        parameters=[PageQuery],
         responses={200: RoomListOut, **ERRORS},
         tags=["rooms"],
         operation_id="rooms_list",
-        summary="Group rooms you can see (the directory)",
+        summary="Group rooms you can see (the directory), by name",
+        description=(
+            "Open group rooms you may see: public ones, invite-only ones you are in, staff-only "
+            "ones if you are staff. Paged by cursor: pass `next_cursor` back as `cursor` until "
+            "it is null. A cursor this list did not hand out or `limit` outside 1..100 is 400 "
+            "`invalid`."
+        ),
     )
     def get(self, request: AuthenticatedRequest) -> Response:
-        rooms = rooms_directory(request.user)
-        return Response({"results": [directory_entry(room) for room in rooms]})
+        query = parse(PageQuery, request.query_params.dict())
+        page = rooms_directory_page(request.user, cursor=query.get("cursor"), limit=query["limit"])
+        return Response(
+            {
+                "results": [directory_entry(room) for room in page.rows],
+                "next_cursor": page.next_cursor,
+            }
+        )
 
     @extend_schema(request=RoomCreateIn, responses={201: RoomOut, **WRITE_ERRORS}, tags=["rooms"])
     def post(self, request: AuthenticatedRequest) -> Response:

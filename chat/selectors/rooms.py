@@ -16,6 +16,7 @@ from accounts.models import User
 from chat import wire
 from chat.models import Membership, Room
 from chat.room_access import room_access_sql
+from chat.selectors.paging import Page, keyset_page
 
 
 def rooms_directory(user: User) -> QuerySet[Room]:
@@ -30,6 +31,20 @@ def rooms_directory(user: User) -> QuerySet[Room]:
             member_count=Count("memberships"),
         )
         .order_by(Lower("name"))
+    )
+
+
+def rooms_directory_page(user: User, *, cursor: object = None, limit: object = None) -> Page[Room]:
+    """A page of `rooms_directory`, in its order (by name regardless of case).
+
+    InvalidInput for a cursor this list did not hand out or a bad limit.
+    """
+    return keyset_page(
+        rooms_directory(user),
+        order={"name_key": Lower("name")},
+        list_name="rooms",
+        cursor=cursor,
+        limit=limit,
     )
 
 

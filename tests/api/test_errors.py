@@ -270,7 +270,7 @@ def test_an_unreachable_database_or_redis_is_unavailable_not_a_server_error(
     def fail(*args: Any, **kwargs: Any) -> None:
         raise outage
 
-    monkeypatch.setattr("api.views.rooms.rooms_directory", fail)
+    monkeypatch.setattr("api.views.rooms.rooms_directory_page", fail)
     response = as_user(alice).get("/rooms")
 
     assert response.status_code == 503

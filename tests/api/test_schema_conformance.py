@@ -105,6 +105,7 @@ class World:
             "seq": self.seq,
             "token_id": self.spare_token_id,
             "emoji": "👍",
+            "username": "bob",
         }
 
 
