@@ -1,8 +1,18 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import account, mentions, messages, reactions, rooms, search, session, uploads
-from api.views.common import endpoint_not_found
+from api.views import (
+    account,
+    mentions,
+    messages,
+    reactions,
+    rooms,
+    search,
+    session,
+    uploads,
+    version,
+)
+from api.views.common import EndpointNotFoundView
 
 app_name = "api"
 urlpatterns = [
@@ -35,8 +45,9 @@ urlpatterns = [
     path("v1/rooms/<str:room_id>/uploads", uploads.UploadsView.as_view(), name="uploads"),
     path("v1/conversations", rooms.ConversationsView.as_view(), name="conversations"),
     path("v1/search", search.SearchView.as_view(), name="search"),
+    path("v1/version", version.VersionView.as_view(), name="version"),
     # Last: whatever else is asked for under v1/ gets the API's 404, not the HTML page.
-    re_path(r"^v1/(?P<path>[\s\S]*)$", endpoint_not_found),
+    re_path(r"^v1/(?P<path>[\s\S]*)$", EndpointNotFoundView.as_view()),
 ]
 urlpatterns += [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

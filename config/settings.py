@@ -308,6 +308,12 @@ PARLEY_ROOM_MENTION_RATE = env_float("PARLEY_ROOM_MENTION_RATE", 1 / 600)  # @ro
 PARLEY_ROOM_MENTION_BURST = env_int("PARLEY_ROOM_MENTION_BURST", 3)
 PARLEY_SEARCH_RATE = env_float("PARLEY_SEARCH_RATE", 2)  # per user, per second
 PARLEY_SEARCH_BURST = env_int("PARLEY_SEARCH_BURST", 20)
+# Every API request, per user (token or session alike) or, anonymous, per client address (an
+# IPv6 /64); its own budget beside the write and search limits. A client opening a page asks for
+# rooms, members and history in a burst, which 100 covers; 10 a second on average is far above a
+# person's pace and lets a bot sync steadily, while a runaway loop is held to it.
+PARLEY_API_RATE = env_float("PARLEY_API_RATE", 10)
+PARLEY_API_BURST = env_int("PARLEY_API_BURST", 100)
 PARLEY_RATELIMIT_PREFIX = "parley:rl"
 # The socket protocol (docs/protocol.md).
 PARLEY_FRAME_MAX_BYTES = env_int("PARLEY_FRAME_MAX_BYTES", 64 * 1024)
@@ -367,6 +373,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The enum hook is drf-spectacular's default; ours adds the rate-limit headers and the 429.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_rate_limit_answers",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "MessageKindEnum": ["text", "joined", "left", "renamed", "archived", "unarchived"],
         "RoomKindEnum": ["group", "direct"],
