@@ -53,7 +53,6 @@ def parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str
 # (api/budget.py), and every answer, errors included, says what is left. A comment, not a
 # docstring: drf-spectacular would show a docstring as every undocumented view's description.
 class ApiView(APIView):
-
     budget_spent: Allowance | None = None
 
     def perform_authentication(self, request: Request) -> None:
@@ -100,7 +99,8 @@ class EndpointNotFoundView(ApiView):
     authentication_classes = [BearerTokenAuthentication, _SessionWithoutCsrf]
     permission_classes = [AllowAny]
 
-    def get(self, request: Request, path: str) -> Response:
-        raise exceptions.NotFound("No such API endpoint.")
+    # No method is handled, so DRF sends each one here, after authentication and the budget.
+    http_method_names: list[str] = []
 
-    post = put = patch = delete = head = options = trace = get
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+        raise exceptions.NotFound("No such API endpoint.")
