@@ -12,6 +12,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from accounts.models import User
+from api import urls as api_urls
+from api.views.common import ApiView
 from chat.models import Message
 from tests.api.conftest import API, ApiClient, as_user, error_of
 from tests.factories import UserFactory, make_room
@@ -242,3 +244,14 @@ def test_many_users_do_not_share_a_budget() -> None:
     answers = [as_user(user).get("/me") for user in users]
 
     assert [budget_of(response) for response in answers] == [after(1)] * 3
+
+
+def test_every_api_v1_view_spends_the_budget() -> None:
+    """A view added later on DRF's APIView would answer without the budget or its headers."""
+    v1 = [
+        pattern for pattern in api_urls.urlpatterns if str(pattern.pattern).lstrip("^")[:3] == "v1/"
+    ]
+
+    assert len(v1) > 20
+    for pattern in v1:
+        assert issubclass(pattern.callback.cls, ApiView), pattern
