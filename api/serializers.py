@@ -388,3 +388,11 @@ class ErrorBodyOut(serializers.Serializer):
 
 class ErrorOut(serializers.Serializer):
     error = ErrorBodyOut()
+
+
+class VersionOut(serializers.Serializer):
+    parley = serializers.CharField(help_text="The server's package version.")
+    api = serializers.CharField(help_text="The REST API's version: the `v1` in its paths.")
+    protocol = serializers.IntegerField(
+        help_text="The socket protocol's version (docs/protocol.md)."
+    )

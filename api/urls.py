@@ -11,8 +11,9 @@ from api.views import (
     session,
     uploads,
     users,
+    version,
 )
-from api.views.common import endpoint_not_found
+from api.views.common import EndpointNotFoundView
 
 app_name = "api"
 urlpatterns = [
@@ -47,8 +48,9 @@ urlpatterns = [
     path("v1/search", search.SearchView.as_view(), name="search"),
     path("v1/users", users.UsersView.as_view(), name="users"),
     path("v1/users/<str:username>", users.UserView.as_view(), name="user"),
+    path("v1/version", version.VersionView.as_view(), name="version"),
     # Last: whatever else is asked for under v1/ gets the API's 404, not the HTML page.
-    re_path(r"^v1/(?P<path>[\s\S]*)$", endpoint_not_found),
+    re_path(r"^v1/(?P<path>[\s\S]*)$", EndpointNotFoundView.as_view()),
 ]
 urlpatterns += [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -4,7 +4,6 @@ With nothing set, Parley runs as a development server on SQLite and the in-memor
 layer. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 """
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -13,58 +12,11 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import env_bool, env_float, env_int, env_json_object, env_list
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEV_SECRET_KEY = "parley-development-key-not-for-production"  # noqa: S105
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}.")
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}.") from None
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
-    if not value > 0 or value == float("inf"):
-        raise ImproperlyConfigured(f"{name} must be a positive number, not {raw!r}.")
-    return value
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def env_json_object(name: str) -> dict[str, object]:
-    value = json.loads(os.environ.get(name) or "{}")
-    if not isinstance(value, dict):
-        raise ImproperlyConfigured(f"{name} must be a JSON object, not {value!r}.")
-    return value
 
 
 DEBUG = env_bool("DEBUG", default=True)
@@ -308,6 +260,12 @@ PARLEY_ROOM_MENTION_RATE = env_float("PARLEY_ROOM_MENTION_RATE", 1 / 600)  # @ro
 PARLEY_ROOM_MENTION_BURST = env_int("PARLEY_ROOM_MENTION_BURST", 3)
 PARLEY_SEARCH_RATE = env_float("PARLEY_SEARCH_RATE", 2)  # per user, per second
 PARLEY_SEARCH_BURST = env_int("PARLEY_SEARCH_BURST", 20)
+# Every API request, per user (token or session alike) or, anonymous, per client address (an
+# IPv6 /64); its own budget beside the write and search limits. A client opening a page asks for
+# rooms, members and history in a burst, which 100 covers; 10 a second on average is far above a
+# person's pace and lets a bot sync steadily, while a runaway loop is held to it.
+PARLEY_API_RATE = env_float("PARLEY_API_RATE", 10)
+PARLEY_API_BURST = env_int("PARLEY_API_BURST", 100)
 PARLEY_RATELIMIT_PREFIX = "parley:rl"
 # The socket protocol (docs/protocol.md).
 PARLEY_FRAME_MAX_BYTES = env_int("PARLEY_FRAME_MAX_BYTES", 64 * 1024)
@@ -367,6 +325,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The enum hook is drf-spectacular's default; ours adds the rate-limit headers and the 429.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_rate_limit_answers",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "MessageKindEnum": ["text", "joined", "left", "renamed", "archived", "unarchived"],
         "RoomKindEnum": ["group", "direct"],

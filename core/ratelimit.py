@@ -11,7 +11,9 @@ import logging
 import math
 import threading
 import time
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -27,6 +29,7 @@ REDIS_RETRY_SECONDS = 1.0
 _redis_back_at = 0.0
 
 # Keys: the theoretical arrival time (TAT) in ms. Redis' own clock keeps processes consistent.
+# Answers {wait in ms (0: allowed and spent), whole units left, ms until the allowance is full}.
 _GCRA = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -34,11 +37,12 @@ local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local new_tat = tat + interval
 local allow_at = tat - interval * (burst - 1)
-if allow_at > now then return allow_at - now end
+if allow_at > now then return {math.ceil(allow_at - now), 0, math.ceil(tat - now)} end
+local new_tat = tat + interval
 redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now) + 1000)
-return 0
+local in_use = math.ceil((new_tat - now) / interval - 1e-6)
+return {0, math.max(0, burst - in_use), math.ceil(new_tat - now)}
 """
 
 # Undo one `take`: move the TAT back by one interval (never before now).
@@ -71,18 +75,21 @@ _local_lock = threading.Lock()
 _local_tat: dict[str, float] = {}
 
 
-def _local_wait_ms(key: str, interval: float, burst: int) -> float:
+def _local_gcra(key: str, interval: float, burst: int) -> tuple[float, int, float]:
+    """As the Redis script: (wait in ms, 0 when spent; whole units left; ms until full)."""
     now = time.monotonic() * 1000
     with _local_lock:
         tat = max(_local_tat.get(key, now), now)
-        new_tat = tat + interval
         # Not new_tat - interval * burst: adding and taking away a long interval loses the last
         # bit of `now`, and a full allowance was refused now and then.
         allow_at = tat - interval * (burst - 1)
         if allow_at > now:
-            return allow_at - now
+            return allow_at - now, 0, tat - now
+        new_tat = tat + interval
         _local_tat[key] = new_tat
-        return 0
+        # The tolerance keeps a float a hair over a whole unit from costing one more.
+        in_use = math.ceil((new_tat - now) / interval - 1e-6)
+        return 0, max(0, burst - in_use), new_tat - now
 
 
 def _local_give_back(key: str, interval: float) -> None:
@@ -97,32 +104,67 @@ def _local_give_back(key: str, interval: float) -> None:
             _local_tat[key] = tat - interval
 
 
-def _shared(script: str, key: str, *args: float) -> float | None:
+def _shared(script: str, key: str, *args: float) -> Any:
     """The script's answer for every process together; None while Redis is unreachable."""
     global _redis_back_at
     if time.monotonic() < _redis_back_at:
         return None
     try:
         redis_key = f"{settings.PARLEY_RATELIMIT_PREFIX}:{key}"
-        return float(_redis_script(script)(keys=[redis_key], args=list(args)))
+        return _redis_script(script)(keys=[redis_key], args=list(args))
     except (redis.ConnectionError, redis.TimeoutError):
         logger.warning("rate limit: Redis unreachable, counting in this process", exc_info=True)
         _redis_back_at = time.monotonic() + REDIS_RETRY_SECONDS
         return None
 
 
-def take(key: str, *, rate: float, burst: int) -> None:
-    """Spend one unit of `key`'s allowance, or raise RateLimited with the wait in seconds.
+@dataclass(frozen=True)
+class Allowance:
+    """One request's answer from a key's allowance."""
+
+    allowed: bool  # the unit was spent
+    limit: int  # the burst: units at once
+    remaining: int  # whole units left now
+    reset_after: float  # seconds until the allowance is full again
+    retry_after: float  # seconds until one more unit may be spent; 0 when allowed
+
+    @property
+    def reset_seconds(self) -> int:
+        """Whole seconds until the allowance is full again (rounded up)."""
+        return math.ceil(self.reset_after)
+
+
+def spend(key: str, *, rate: float, burst: int) -> Allowance:
+    """Spend one unit of `key`'s allowance if there is one; says what is left either way.
 
     The key's first part, up to a colon, names the limit in parley_rate_limited_total.
     """
     interval = 1000 / rate
-    wait_ms = _shared(_GCRA, key, interval, burst) if settings.REDIS_URL else None
-    if wait_ms is None:
-        wait_ms = _local_wait_ms(key, interval, burst)
+    shared = _shared(_GCRA, key, interval, burst) if settings.REDIS_URL else None
+    if shared is None:
+        wait_ms, remaining, reset_ms = _local_gcra(key, interval, burst)
+    else:
+        wait_ms, remaining, reset_ms = (float(shared[0]), int(shared[1]), float(shared[2]))
     if wait_ms > 0:
         metrics.RATE_LIMITED.labels(limit=key.partition(":")[0]).inc()
-        raise RateLimited(retry_after=math.ceil(wait_ms) / 1000)
+    return Allowance(
+        allowed=wait_ms <= 0,
+        limit=burst,
+        remaining=remaining,
+        reset_after=max(0.0, reset_ms) / 1000,
+        retry_after=math.ceil(wait_ms) / 1000 if wait_ms > 0 else 0.0,
+    )
+
+
+def take(key: str, *, rate: float, burst: int) -> Allowance:
+    """Spend one unit of `key`'s allowance, or raise RateLimited with the wait in seconds.
+
+    The key's first part, up to a colon, names the limit in parley_rate_limited_total.
+    """
+    allowance = spend(key, rate=rate, burst=burst)
+    if not allowance.allowed:
+        raise RateLimited(retry_after=allowance.retry_after)
+    return allowance
 
 
 def give_back(key: str, *, rate: float) -> None:

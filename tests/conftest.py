@@ -24,6 +24,8 @@ def _generous_rate_limits(settings: object) -> None:
     settings.PARLEY_LOGIN_ACCOUNT_BURST = 1_000_000
     settings.PARLEY_LOGIN_ADDRESS_BURST = 1_000_000
     settings.PARLEY_SIGNUP_ADDRESS_BURST = 1_000_000
+    settings.PARLEY_API_RATE = 1_000_000
+    settings.PARLEY_API_BURST = 1_000_000
     settings.PARLEY_RATELIMIT_PREFIX = f"parley-test:{uuid.uuid4().hex}"
     settings.PARLEY_PRESENCE_PREFIX = f"parley-test-presence:{uuid.uuid4().hex}"
     ratelimit.reset_local()

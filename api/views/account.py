@@ -7,7 +7,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import AccessToken
 from accounts.tokens import access_revoke_all, token_create, token_revoke, tokens_of_user
@@ -20,7 +19,7 @@ from api.serializers import (
     TokenListOut,
     TokenOut,
 )
-from api.views.common import ERRORS, WRITE_ERRORS, AuthenticatedRequest, parse
+from api.views.common import ERRORS, WRITE_ERRORS, ApiView, AuthenticatedRequest, parse
 
 
 def token_data(token: AccessToken) -> dict[str, Any]:
@@ -45,7 +44,7 @@ def origin_of(request: AuthenticatedRequest) -> AccessToken.Origin:
     return AccessToken.Origin.TOKEN
 
 
-class MeView(APIView):
+class MeView(ApiView):
     @extend_schema(responses={200: MeOut, **ERRORS}, tags=["account"])
     def get(self, request: AuthenticatedRequest) -> Response:
         user = request.user
@@ -54,7 +53,7 @@ class MeView(APIView):
         )
 
 
-class TokensView(APIView):
+class TokensView(ApiView):
     @extend_schema(responses={200: TokenListOut, **ERRORS}, tags=["account"])
     def get(self, request: AuthenticatedRequest) -> Response:
         return Response({"results": [token_data(t) for t in tokens_of_user(request.user)]})
@@ -80,13 +79,13 @@ class TokensView(APIView):
         return Response({**token_data(token), "token": plain}, status=status.HTTP_201_CREATED)
 
 
-class TokenView(APIView):
+class TokenView(ApiView):
     @extend_schema(responses={200: TokenOut, **WRITE_ERRORS}, tags=["account"])
     def delete(self, request: AuthenticatedRequest, token_id: int) -> Response:
         return Response(token_data(token_revoke(request.user, token_id=token_id)))
 
 
-class LogoutEverywhereView(APIView):
+class LogoutEverywhereView(ApiView):
     @extend_schema(
         request=LogoutEverywhereIn,
         responses={200: LogoutEverywhereOut, **WRITE_ERRORS},

@@ -2,14 +2,21 @@
 
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
+from django.http import HttpRequest
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.models import User
+from api import budget
+from api.authentication import BearerTokenAuthentication
 from api.serializers import ErrorOut
+from core.errors import RateLimited
+from core.ratelimit import Allowance
 
 ERRORS = {
     400: OpenApiResponse(ErrorOut, description="Invalid input"),
@@ -42,12 +49,58 @@ def parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str
     return dict(serializer.validated_data)
 
 
-@csrf_exempt
-def endpoint_not_found(request: HttpRequest, path: str) -> JsonResponse:
+# The base of every API view: each request spends one unit of its client's API budget
+# (api/budget.py), and every answer, errors included, says what is left. A comment, not a
+# docstring: drf-spectacular would show a docstring as every undocumented view's description.
+class ApiView(APIView):
+    budget_spent: Allowance | None = None
+
+    def perform_authentication(self, request: Request) -> None:
+        super().perform_authentication(request)
+        # Here rather than in a DRF throttle: throttles run after the permission check, so
+        # anonymous requests to the endpoints that need a user would never count.
+        self.budget_spent = budget.spend(request)
+        if not self.budget_spent.allowed:
+            raise RateLimited(retry_after=self.budget_spent.retry_after)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if self.budget_spent is None:
+            # Refused before its user was known (a bad token, content negotiation): it counts
+            # as the anonymous client it is, and is refused as one when that budget is spent.
+            self.budget_spent = budget.spend(self.request, authenticated=False)
+            if not self.budget_spent.allowed:
+                exc = RateLimited(retry_after=self.budget_spent.retry_after)
+        return super().handle_exception(exc)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.budget_spent is not None:
+            budget.add_headers(response, self.budget_spent)
+        return response
+
+
+class _SessionWithoutCsrf(SessionAuthentication):
+    """The session's user, without the CSRF check: for answers that change nothing."""
+
+    def enforce_csrf(self, request: HttpRequest) -> None:
+        return None
+
+
+@extend_schema(exclude=True)
+class EndpointNotFoundView(ApiView):
     """Any other path under /api/v1/: a 404 in the API's error shape rather than an HTML page.
 
-    It changes nothing, so it needs neither CSRF protection nor authentication.
+    It changes nothing, so it needs neither CSRF protection nor authentication; it spends the
+    budget like any other request, so probing for endpoints is not free.
     """
-    return JsonResponse(
-        {"error": {"code": "not_found", "message": "No such API endpoint."}}, status=404
-    )
+
+    authentication_classes = [BearerTokenAuthentication, _SessionWithoutCsrf]
+    permission_classes = [AllowAny]
+
+    # No method is handled, so DRF sends each one here, after authentication and the budget.
+    http_method_names: list[str] = []
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+        raise exceptions.NotFound("No such API endpoint.")

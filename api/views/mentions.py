@@ -2,15 +2,14 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.serializers_across_rooms import MentionsOut, MentionsQuery
-from api.views.common import ERRORS, AuthenticatedRequest, parse
+from api.views.common import ERRORS, ApiView, AuthenticatedRequest, parse
 from chat import wire
 from chat.selectors.mentions import mentions_page
 
 
-class MentionsView(APIView):
+class MentionsView(ApiView):
     @extend_schema(
         parameters=[
             OpenApiParameter("before", int, description="Mentions with an id below this"),

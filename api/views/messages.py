@@ -3,7 +3,6 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.serializers import (
     HistoryOut,
@@ -14,7 +13,7 @@ from api.serializers import (
     ReadMarkIn,
     ReadOut,
 )
-from api.views.common import ERRORS, WRITE_ERRORS, AuthenticatedRequest, parse
+from api.views.common import ERRORS, WRITE_ERRORS, ApiView, AuthenticatedRequest, parse
 from chat import wire
 from chat.models import Message
 from chat.selectors.messages import history_page
@@ -27,7 +26,7 @@ def envelope(message: Message) -> dict:
     return {"room": message.room.public_id, "message": wire.message_data(message)}
 
 
-class MessagesView(APIView):
+class MessagesView(ApiView):
     @extend_schema(
         parameters=[
             OpenApiParameter("before", int, description="Messages with a seq below this"),
@@ -76,7 +75,7 @@ class MessagesView(APIView):
         return Response(envelope(message), status=status.HTTP_201_CREATED)
 
 
-class MessageView(APIView):
+class MessageView(ApiView):
     @extend_schema(
         request=MessageEditIn,
         responses={200: MessageEnvelopeOut, **WRITE_ERRORS},
@@ -93,7 +92,7 @@ class MessageView(APIView):
         return Response(envelope(message_delete(request.user, room_id=room_id, seq=seq)))
 
 
-class ReadView(APIView):
+class ReadView(ApiView):
     @extend_schema(request=ReadMarkIn, responses={200: ReadOut, **WRITE_ERRORS}, tags=["messages"])
     def post(self, request: AuthenticatedRequest, room_id: str) -> Response:
         data = parse(ReadMarkIn, request.data)

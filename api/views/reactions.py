@@ -2,10 +2,9 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.serializers import ReactionsOut
-from api.views.common import WRITE_ERRORS, AuthenticatedRequest
+from api.views.common import WRITE_ERRORS, ApiView, AuthenticatedRequest
 from chat import wire
 from chat.models import Message
 from chat.services.reactions import reaction_add, reaction_remove
@@ -27,7 +26,7 @@ def reactions(message: Message) -> dict:
     }
 
 
-class ReactionView(APIView):
+class ReactionView(ApiView):
     @extend_schema(
         parameters=[EMOJI],
         request=None,

@@ -5,7 +5,6 @@ from typing import Any
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.serializers import (
     ConversationOpenIn,
@@ -17,7 +16,7 @@ from api.serializers import (
     RoomOut,
     SeqOut,
 )
-from api.views.common import ERRORS, WRITE_ERRORS, AuthenticatedRequest, parse
+from api.views.common import ERRORS, WRITE_ERRORS, ApiView, AuthenticatedRequest, parse
 from chat import wire
 from chat.models import Room
 from chat.selectors.access import room_for_user
@@ -40,7 +39,7 @@ def directory_entry(room: Room) -> dict[str, Any]:
     return {**wire.room_data(room), "is_member": is_member, "member_count": member_count}
 
 
-class RoomsView(APIView):
+class RoomsView(ApiView):
     @extend_schema(
         parameters=[PageQuery],
         responses={200: RoomListOut, **ERRORS},
@@ -71,7 +70,7 @@ class RoomsView(APIView):
         return Response(wire.room_data(room), status=status.HTTP_201_CREATED)
 
 
-class MyRoomsView(APIView):
+class MyRoomsView(ApiView):
     @extend_schema(
         responses={200: MyRoomListOut, **ERRORS},
         tags=["rooms"],
@@ -81,34 +80,34 @@ class MyRoomsView(APIView):
         return Response({"results": rooms_with_state(request.user)})
 
 
-class RoomView(APIView):
+class RoomView(ApiView):
     @extend_schema(responses={200: RoomOut, **ERRORS}, tags=["rooms"])
     def get(self, request: AuthenticatedRequest, room_id: str) -> Response:
         room = room_for_user(request.user, room_id)
         return Response(wire.room_data(room, peer=direct_peer(request.user, room)))
 
 
-class RoomJoinView(APIView):
+class RoomJoinView(ApiView):
     @extend_schema(request=None, responses={200: SeqOut, **WRITE_ERRORS}, tags=["rooms"])
     def post(self, request: AuthenticatedRequest, room_id: str) -> Response:
         membership = room_join(request.user, room_id=room_id)
         return Response({"room": membership.room.public_id, "seq": membership.last_read_seq})
 
 
-class RoomLeaveView(APIView):
+class RoomLeaveView(ApiView):
     @extend_schema(request=None, responses={200: SeqOut, **WRITE_ERRORS}, tags=["rooms"])
     def post(self, request: AuthenticatedRequest, room_id: str) -> Response:
         line = room_leave(request.user, room_id=room_id)
         return Response({"room": line.room.public_id, "seq": line.seq})
 
 
-class RoomMembersView(APIView):
+class RoomMembersView(ApiView):
     @extend_schema(responses={200: MembersOut, **ERRORS}, tags=["rooms"])
     def get(self, request: AuthenticatedRequest, room_id: str) -> Response:
         return Response(room_members_with_presence(request.user, room_id=room_id))
 
 
-class ConversationsView(APIView):
+class ConversationsView(ApiView):
     @extend_schema(
         responses={200: MyRoomListOut, **ERRORS},
         tags=["conversations"],

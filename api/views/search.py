@@ -2,15 +2,14 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.serializers_across_rooms import SearchOut, SearchQuery
-from api.views.common import ERRORS, WRITE_ERRORS, AuthenticatedRequest, parse
+from api.views.common import ERRORS, WRITE_ERRORS, ApiView, AuthenticatedRequest, parse
 from chat import wire
 from chat.selectors.search import search_messages
 
 
-class SearchView(APIView):
+class SearchView(ApiView):
     @extend_schema(
         parameters=[
             OpenApiParameter(

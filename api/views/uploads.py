@@ -3,11 +3,10 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.parsers import LimitedMultiPartParser
 from api.serializers import AttachmentOut, ErrorOut, UploadIn
-from api.views.common import WRITE_ERRORS, AuthenticatedRequest, parse
+from api.views.common import WRITE_ERRORS, ApiView, AuthenticatedRequest, parse
 from chat import wire
 from chat.services.attachments import attachment_upload
 
@@ -33,7 +32,7 @@ UPLOAD_ERRORS = {
 }
 
 
-class UploadsView(APIView):
+class UploadsView(ApiView):
     parser_classes = [LimitedMultiPartParser]
 
     @extend_schema(

@@ -2,14 +2,13 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.serializers_users import ProfileOut, UserListOut, UsersQuery
-from api.views.common import ERRORS, AuthenticatedRequest, parse
+from api.views.common import ERRORS, ApiView, AuthenticatedRequest, parse
 from chat.selectors.users import user_profile, users_directory
 
 
-class UsersView(APIView):
+class UsersView(ApiView):
     @extend_schema(
         parameters=[UsersQuery],
         responses={200: UserListOut, **ERRORS},
@@ -35,7 +34,7 @@ class UsersView(APIView):
         return Response({"results": page.rows, "next_cursor": page.next_cursor})
 
 
-class UserView(APIView):
+class UserView(ApiView):
     @extend_schema(
         parameters=[
             OpenApiParameter(

@@ -47,11 +47,16 @@ def test_the_docs_page_renders_and_points_at_the_schema() -> None:
     assert "/api/schema/" in response.content.decode()
 
 
+# Operations that name no resource, so they cannot answer 404.
+NAMES_NOTHING = {"GET /api/v1/version"}
+
+
 def test_every_operation_documents_its_errors_and_security(documented: dict) -> None:
     for path, operations in documented["paths"].items():
         for method, operation in operations.items():
             where = f"{method.upper()} {path}"
-            assert {"401", "404"} <= set(operation["responses"]), where
+            expected = {"401", "429"} if where in NAMES_NOTHING else {"401", "404", "429"}
+            assert expected <= set(operation["responses"]), where
             assert {"bearerToken": []} in operation["security"], where
             for status, response in operation["responses"].items():
                 if status.startswith(("4", "5")):
@@ -70,3 +75,15 @@ def test_write_operations_document_the_rate_limit(documented: dict) -> None:
 
     for path, method in writes:
         assert "429" in documented["paths"][path][method]["responses"], f"{method} {path}"
+
+
+def test_every_answer_of_every_operation_documents_the_rate_limit_headers(documented: dict) -> None:
+    budget = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+    for path, operations in documented["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                where = f"{status} of {method.upper()} {path}"
+                assert budget <= set(response["headers"]), where
+            assert "Retry-After" in operation["responses"]["429"]["headers"], method + path
+    for name in budget | {"Retry-After"}:
+        assert documented["components"]["headers"][name]["schema"]["type"] == "integer"

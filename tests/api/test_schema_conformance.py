@@ -75,6 +75,8 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+# Operations without anything a request could get wrong: no negative examples exist.
+TAKES_NOTHING = {"GET /api/v1/version"}
 # Examples per operation and mode: 18 operations x 2 modes x this, at a few ms per request.
 EXAMPLES = 15
 
@@ -139,6 +141,8 @@ def strategy_for(operation: Any, mode: GenerationMode, world: World) -> st.Searc
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
 def test_responses_conform_to_the_schema(world: World, operation: Any, mode: Any) -> None:
+    if mode == GenerationMode.NEGATIVE and operation.label in TAKES_NOTHING:
+        pytest.skip("no parameters, no body, no authentication required: nothing to get wrong")
     checks = CHECKS + ([negative_data_rejection] if mode == GenerationMode.NEGATIVE else [])
 
     @settings(
