@@ -89,6 +89,8 @@ def start_server(
         "PARLEY_WRITE_BURST": "100000",
         "PARLEY_SOCKET_FRAME_RATE": "100000",
         "PARLEY_SOCKET_FRAME_BURST": "100000",
+        "PARLEY_API_RATE": "100000",
+        "PARLEY_API_BURST": "100000",
         # Every test client connects from 127.0.0.1, many of them as one user.
         "PARLEY_HANDSHAKES_PER_MINUTE": "0",
         "PARLEY_SOCKETS_PER_USER": "0",
