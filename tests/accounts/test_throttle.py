@@ -6,7 +6,6 @@ the last ones run against Redis when REDIS_URL is set, as CI's PostgreSQL + Redi
 """
 
 import re
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from accounts.throttle import check_password_attempt, check_sign_up, client_addr
 from core import ratelimit
 from core.errors import RateLimited
 from tests.factories import PASSWORD, UserFactory
+from tests.limits import Clock
 
 pytestmark = pytest.mark.django_db
 
@@ -39,17 +39,6 @@ class CountingHasher(MD5PasswordHasher):
     def encode(self, password: str, salt: str) -> str:
         CountingHasher.calls += 1
         return super().encode(password, salt)
-
-
-class Clock:
-    """The limiter's clock, moved by the test."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.now = 1000.0
-        monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=lambda: self.now))
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from api.views.common import ApiView
 from chat.models import Message
 from tests.api.conftest import API, ApiClient, as_user, error_of
 from tests.factories import UserFactory, make_room
+from tests.limits import STORES, count_in
 
 pytestmark = pytest.mark.django_db
 
@@ -24,17 +25,12 @@ BURST = 5
 SECONDS_PER_REQUEST = 100
 
 
-@pytest.fixture(params=["in-process", "redis"], autouse=True)
+@pytest.fixture(params=STORES, autouse=True)
 def budget(request: pytest.FixtureRequest, settings: Any) -> str:
     """A small budget: 5 requests at once, then one per 100 s."""
-    if request.param == "redis":
-        if not django_settings.REDIS_URL:
-            pytest.skip("needs Redis (set REDIS_URL=redis://...)")
-    else:
-        settings.REDIS_URL = ""
     settings.PARLEY_API_RATE = 1 / SECONDS_PER_REQUEST
     settings.PARLEY_API_BURST = BURST
-    return str(request.param)
+    return count_in(request.param, settings)
 
 
 def budget_of(response: Any) -> tuple[int, int, int]:

@@ -4,38 +4,21 @@ Tests that move the clock count in this process (Redis' clock cannot be moved); 
 both ways, in Redis when REDIS_URL is set (CI's PostgreSQL + Redis run).
 """
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 
 from core import ratelimit
 from core.errors import RateLimited
+from tests.limits import STORES, Clock, count_in
 
 RATE = 0.1  # one unit per 10 s
 BURST = 3
 
 
-@pytest.fixture(params=["in-process", "redis"])
+@pytest.fixture(params=STORES)
 def counting(request: pytest.FixtureRequest, settings: Any) -> str:
-    if request.param == "redis":
-        if not django_settings.REDIS_URL:
-            pytest.skip("needs Redis (set REDIS_URL=redis://...)")
-    else:
-        settings.REDIS_URL = ""
-    return str(request.param)
-
-
-class Clock:
-    """The limiter's clock, moved by the test."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.now = 1000.0
-        monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=lambda: self.now))
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+    return count_in(request.param, settings)
 
 
 @pytest.fixture
