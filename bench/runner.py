@@ -102,6 +102,8 @@ class Runner:
             "PARLEY_WRITE_BURST": limit,
             "PARLEY_SEARCH_RATE": limit,
             "PARLEY_SEARCH_BURST": limit,
+            "PARLEY_API_RATE": limit,
+            "PARLEY_API_BURST": limit,
             "PARLEY_SOCKET_FRAME_RATE": limit,
             "PARLEY_SOCKET_FRAME_BURST": limit,
             "PARLEY_HANDSHAKES_PER_MINUTE": limit,
